@@ -1,0 +1,353 @@
+"""Config flow: pick the source, listen to the meter, ask for a key only when it is needed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import voluptuous as vol
+
+from .const import (
+    CONF_AUTH_KEY,
+    CONF_CONNECTION,
+    CONF_KEY,
+    CONF_PUBLISH_INTERVAL,
+    CONF_RECONNECT_WHEN_SILENT,
+    CONF_SERIAL_MODE,
+    CONF_SERIAL_PORT,
+    CONF_SOURCE,
+    CONF_UNAVAILABLE_AFTER,
+    CONNECTION_NETWORK,
+    CONNECTION_SERIAL,
+    DEFAULT_PUBLISH_INTERVAL,
+    DEFAULT_RECONNECT_WHEN_SILENT,
+    DEFAULT_UNAVAILABLE_AFTER,
+    DOMAIN,
+    SERIAL_MODE_AUTO,
+    SERIAL_MODES,
+    SOURCE_P1,
+)
+from .meterlib.links import describe_link, list_serial_ports
+from .meterlib.manufacturers import manufacturer_from_flag
+from .meterlib.model import Snapshot
+from .probe import normalise_key, probe_meter
+from .source import link_settings
+
+_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+_KEY_SCHEMA = vol.Schema(
+    {vol.Required(CONF_KEY): _PASSWORD, vol.Optional(CONF_AUTH_KEY): _PASSWORD}
+)
+_PORT_SELECTOR = NumberSelector(
+    NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
+)
+_MODE_SELECTOR = SelectSelector(
+    SelectSelectorConfig(
+        options=list(SERIAL_MODES),
+        mode=SelectSelectorMode.DROPDOWN,
+        translation_key=CONF_SERIAL_MODE,
+    )
+)
+# Errors shown on the key form rather than on the connection form.
+_KEY_ERRORS = ("wrong_key", "invalid_key")
+
+
+def meter_unique_id(snapshot: Snapshot) -> str:
+    """The meter's own id; meters that send none (Sweden, Austria) fall back to their header."""
+    if snapshot.meter_id:
+        return snapshot.meter_id
+    return f"p1-{snapshot.header or 'meter'}"
+
+
+def meter_title(snapshot: Snapshot) -> str:
+    """Entry title: the manufacturer (when known) and the meter id."""
+    maker = manufacturer_from_flag(snapshot.header)
+    name = f"{maker} P1 meter" if maker else "P1 meter"
+    return f"{name} {snapshot.meter_id}" if snapshot.meter_id else name
+
+
+def _keys_from(user_input: Mapping[str, Any]) -> dict[str, str | None]:
+    """Validated keys from a form; raises ValueError for a malformed one."""
+    return {
+        CONF_KEY: normalise_key(user_input.get(CONF_KEY)),
+        CONF_AUTH_KEY: normalise_key(user_input.get(CONF_AUTH_KEY)),
+    }
+
+
+class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a meter from the UI."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing known about the meter."""
+        self._data: dict[str, Any] = {}
+        self._snapshot: Snapshot | None = None
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> EnergyGatewayOptionsFlow:
+        """Options: publish interval and silence handling."""
+        return EnergyGatewayOptionsFlow()
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pick the kind of meter interface."""
+        return self.async_show_menu(step_id="user", menu_options=[SOURCE_P1])
+
+    async def async_step_p1(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """P1 port: through a serial cable or a network bridge."""
+        self._data = {CONF_SOURCE: SOURCE_P1}
+        return self.async_show_menu(step_id="p1", menu_options=["p1_serial", "p1_network"])
+
+    async def async_step_p1_serial(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose a serial port from the system's list, or type one."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            self._data.update(user_input, connection=CONNECTION_SERIAL)
+            if (error := await self._async_listen()) is None:
+                return await self._async_after_listen()
+            if error == "key_required":
+                return await self.async_step_p1_key()
+            errors["base"] = error
+        ports = await self.hass.async_add_executor_job(list_serial_ports)
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_SERIAL_PORT): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(value=path, label=f"{path} ({label})")
+                            for path, label in ports
+                        ],
+                        custom_value=True,
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+                vol.Required(CONF_SERIAL_MODE, default=SERIAL_MODE_AUTO): _MODE_SELECTOR,
+            }
+        )
+        return self.async_show_form(
+            step_id="p1_serial",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+        )
+
+    async def async_step_p1_network(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Enter the host and port of a network bridge (ser2net, P1 Wi-Fi dongle)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            self._data.update(
+                {CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: int(user_input[CONF_PORT])},
+                connection=CONNECTION_NETWORK,
+            )
+            if (error := await self._async_listen()) is None:
+                return await self._async_after_listen()
+            if error == "key_required":
+                return await self.async_step_p1_key()
+            errors["base"] = error
+        schema = vol.Schema(
+            {vol.Required(CONF_HOST): TextSelector(), vol.Required(CONF_PORT): _PORT_SELECTOR}
+        )
+        return self.async_show_form(
+            step_id="p1_network",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+        )
+
+    async def async_step_p1_key(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The meter sends encrypted telegrams: ask for its key."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                self._data.update(_keys_from(user_input))
+            except ValueError:
+                errors["base"] = "invalid_key"
+            else:
+                if (error := await self._async_listen()) is None:
+                    return await self._async_after_listen()
+                errors["base"] = error
+        return self.async_show_form(
+            step_id="p1_key",
+            data_schema=_KEY_SCHEMA,
+            errors=errors,
+            description_placeholders={"link": describe_link(link_settings(self._data))},
+        )
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show what was found before the meter is added."""
+        assert self._snapshot is not None
+        if user_input is not None:
+            return self.async_create_entry(title=meter_title(self._snapshot), data=self._data)
+        return self.async_show_form(
+            step_id="confirm",
+            description_placeholders=self._found_placeholders(self._snapshot),
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the port, host or key of an existing meter."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings = {k: v for k, v in user_input.items() if k not in (CONF_KEY, CONF_AUTH_KEY)}
+            self._data = {**entry.data, **settings}
+            if CONF_PORT in user_input:
+                self._data[CONF_PORT] = int(user_input[CONF_PORT])
+            try:
+                keys = _keys_from(user_input)
+            except ValueError:
+                errors["base"] = "invalid_key"
+            else:
+                # An empty key field keeps the stored key (secrets are never shown back).
+                self._data.update({name: value for name, value in keys.items() if value})
+                if (error := await self._async_listen()) is None:
+                    assert self._snapshot is not None
+                    await self.async_set_unique_id(meter_unique_id(self._snapshot))
+                    self._abort_if_unique_id_mismatch(reason="wrong_meter")
+                    return self.async_update_reload_and_abort(entry, data=self._data)
+                errors["base"] = error
+        if entry.data[CONF_CONNECTION] == CONNECTION_SERIAL:
+            fields: dict[Any, Any] = {
+                vol.Required(CONF_SERIAL_PORT): TextSelector(),
+                vol.Required(CONF_SERIAL_MODE): _MODE_SELECTOR,
+            }
+        else:
+            fields = {
+                vol.Required(CONF_HOST): TextSelector(),
+                vol.Required(CONF_PORT): _PORT_SELECTOR,
+            }
+        fields[vol.Optional(CONF_KEY)] = _PASSWORD
+        fields[vol.Optional(CONF_AUTH_KEY)] = _PASSWORD
+        suggested = {k: v for k, v in entry.data.items() if k not in (CONF_KEY, CONF_AUTH_KEY)}
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), suggested),
+            errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The stored key no longer decrypts the meter's telegrams."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the new key and check it against live telegrams."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                self._data = {**entry.data, **_keys_from(user_input)}
+            except ValueError:
+                errors["base"] = "invalid_key"
+            else:
+                if (error := await self._async_listen()) is None:
+                    assert self._snapshot is not None
+                    await self.async_set_unique_id(meter_unique_id(self._snapshot))
+                    self._abort_if_unique_id_mismatch(reason="wrong_meter")
+                    return self.async_update_reload_and_abort(entry, data=self._data)
+                errors["base"] = error
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=_KEY_SCHEMA,
+            errors=errors,
+            description_placeholders={"title": entry.title},
+        )
+
+    async def _async_listen(self) -> str | None:
+        """Listen to the meter with the collected data; None on success, else an error key."""
+        outcome = await probe_meter(self._data)
+        if outcome.snapshot is None:
+            assert outcome.error is not None
+            return outcome.error
+        if outcome.serial_mode is not None:
+            self._data[CONF_SERIAL_MODE] = outcome.serial_mode
+        self._snapshot = outcome.snapshot
+        return None
+
+    async def _async_after_listen(self) -> ConfigFlowResult:
+        """A telegram arrived: refuse a meter that is already set up, then confirm."""
+        assert self._snapshot is not None
+        await self.async_set_unique_id(meter_unique_id(self._snapshot))
+        self._abort_if_unique_id_configured()
+        return await self.async_step_confirm()
+
+    def _found_placeholders(self, snapshot: Snapshot) -> dict[str, str]:
+        return {
+            "meter_id": snapshot.meter_id or "-",
+            "variant": snapshot.variant or "-",
+            "header": snapshot.header or "-",
+            "encrypted": "yes" if snapshot.encrypted else "no",
+            "readings": str(len(snapshot.readings)),
+            "link": describe_link(link_settings(self._data)),
+        }
+
+
+class EnergyGatewayOptionsFlow(OptionsFlow):
+    """How often states are written and when a silent meter counts as unavailable."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Edit the options; the entry reloads to apply them."""
+        if user_input is not None:
+            self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
+            return self.async_create_entry(data=user_input)
+        options = self.config_entry.options
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_PUBLISH_INTERVAL,
+                    default=options.get(CONF_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0,
+                        max=3600,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="s",
+                    )
+                ),
+                vol.Required(
+                    CONF_UNAVAILABLE_AFTER,
+                    default=options.get(CONF_UNAVAILABLE_AFTER, DEFAULT_UNAVAILABLE_AFTER),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=5,
+                        max=3600,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="s",
+                    )
+                ),
+                vol.Required(
+                    CONF_RECONNECT_WHEN_SILENT,
+                    default=options.get(CONF_RECONNECT_WHEN_SILENT, DEFAULT_RECONNECT_WHEN_SILENT),
+                ): BooleanSelector(),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)

@@ -1,0 +1,42 @@
+"""Constants shared by the Home Assistant side of Energy Gateway."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "energy_gateway"
+LOGGER = logging.getLogger(__package__)
+
+# Entry data
+CONF_SOURCE: Final = "source"
+CONF_CONNECTION: Final = "connection"
+CONF_SERIAL_PORT: Final = "serial_port"
+CONF_SERIAL_MODE: Final = "serial_mode"
+CONF_KEY: Final = "key"
+CONF_AUTH_KEY: Final = "auth_key"
+
+SOURCE_P1: Final = "p1"
+CONNECTION_SERIAL: Final = "serial"
+CONNECTION_NETWORK: Final = "network"
+
+SERIAL_MODE_AUTO: Final = "auto"
+SERIAL_MODES: Final = ("auto", "115200_8n1", "115200_7e1", "9600_7e1")
+
+# Entry options
+CONF_PUBLISH_INTERVAL: Final = "publish_interval"
+CONF_UNAVAILABLE_AFTER: Final = "unavailable_after"
+CONF_RECONNECT_WHEN_SILENT: Final = "reconnect_when_silent"
+DEFAULT_PUBLISH_INTERVAL: Final = 0
+DEFAULT_UNAVAILABLE_AFTER: Final = 60
+DEFAULT_RECONNECT_WHEN_SILENT: Final = True
+
+# How long setup and the config flow wait for the first good message. DSMR 4 meters send
+# every 10 s, DSMR 5 every second; 20 s leaves room for a reconnect.
+FIRST_MESSAGE_TIMEOUT: Final = 20.0
+
+# Repair issue raised when the key stops working after setup.
+ISSUE_WRONG_KEY: Final = "wrong_key"
+# Consecutive frames that fail to decrypt before we conclude the key is wrong rather than
+# that a frame was corrupted on the wire.
+WRONG_KEY_THRESHOLD: Final = 3

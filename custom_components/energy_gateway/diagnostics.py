@@ -1,0 +1,59 @@
+"""Diagnostics: what a user attaches to a bug report, with keys and identities redacted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_HOST
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_AUTH_KEY, CONF_KEY
+from .coordinator import EnergyGatewayConfigEntry
+
+TO_REDACT = {CONF_KEY, CONF_AUTH_KEY, CONF_HOST, "unique_id", "meter_id", "serial_number"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: EnergyGatewayConfigEntry
+) -> dict[str, Any]:
+    """Configuration, link counters, the detected dialect and the last failed messages."""
+    coordinator = entry.runtime_data.coordinator
+    data = coordinator.data
+    snapshot = data.snapshot if data is not None else None
+    return {
+        "entry": async_redact_data(
+            {
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+                "unique_id": entry.unique_id,
+            },
+            TO_REDACT,
+        ),
+        "link": {"description": _without_host(coordinator.link_description, entry.data)}
+        | coordinator.stream.stats.as_dict(),
+        "counter_rejections": coordinator.publisher.counter_rejections,
+        "decoder": {
+            "format": snapshot.format if snapshot else None,
+            "variant": snapshot.variant if snapshot else None,
+            "header": snapshot.header if snapshot else None,
+            "encrypted": snapshot.encrypted if snapshot else None,
+            "readings": len(snapshot.readings) if snapshot else 0,
+        },
+        "capacity": asdict(data.capacity) if data is not None and data.capacity else None,
+        "recent_failures": [
+            raw.decode("latin-1") if _is_text(raw) else raw.hex()
+            for raw in coordinator.stream.recent_failures
+        ],
+    }
+
+
+def _without_host(description: str, data: Any) -> str:
+    host = data.get(CONF_HOST)
+    return description.replace(host, "**REDACTED**") if host else description
+
+
+def _is_text(raw: bytes) -> bool:
+    """P1 telegrams are shown as text, binary frames as hex."""
+    return raw[:1] == b"/" and all(byte < 0x80 for byte in raw)

@@ -1,0 +1,44 @@
+"""Errors raised by the meter library. Every decoding failure is a DecodeError."""
+
+from __future__ import annotations
+
+
+class MeterLibError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class DecodeError(MeterLibError):
+    """Bytes that cannot be turned into a snapshot."""
+
+    def __init__(self, *args: object, raw: bytes = b"") -> None:
+        super().__init__(*args)
+        # The failed message itself, so diagnostics can show what actually arrived.
+        self.raw = raw
+
+
+class ChecksumError(DecodeError):
+    """A frame arrived whole but its checksum (CRC) does not match."""
+
+
+class EncryptionError(DecodeError):
+    """Base class for problems with an encrypted frame."""
+
+
+class KeyRequiredError(EncryptionError):
+    """The frame is encrypted and no key was given."""
+
+
+class WrongKeyError(EncryptionError):
+    """The frame did not decrypt to something valid with the given key(s)."""
+
+
+class LinkError(MeterLibError):
+    """A link (serial port, TCP stream) could not be opened or broke."""
+
+
+class PortNotFoundError(LinkError):
+    """The serial device does not exist."""
+
+
+class PortPermissionError(LinkError):
+    """The serial device exists but may not be opened by this user."""

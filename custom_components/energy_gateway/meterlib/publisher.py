@@ -1,0 +1,218 @@
+"""Turn decoded snapshots into the values a meter's entities show.
+
+Adds what the meter does not send itself (totals over tariffs, signed net power, the
+capacity-tariff figures), and keeps counters from ever jumping backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from .capacity import DEFAULT_MAX_GAP, CapacityState, CapacityTracker
+from .catalogue import describe
+from .guard import CounterGuard, guard_limit_for_unit
+from .model import ReadingValue, Snapshot
+
+IMPORT_TOTAL = "1-0:1.8.0"
+EXPORT_TOTAL = "1-0:2.8.0"
+IMPORT_POWER = "1-0:1.7.0"
+EXPORT_POWER = "1-0:2.7.0"
+MONTH_PEAK = "1-0:1.6.0"
+PEAK_HISTORY = "0-0:98.1.0"
+
+# Keys of the values computed here; the catalogue describes them like OBIS codes.
+TOTAL_IMPORT = "total_import"
+TOTAL_EXPORT = "total_export"
+NET_POWER = "net_power"
+METER_PEAK_TIME = "meter_peak_time"
+CAPACITY_CURRENT_QUARTER = "capacity_current_quarter"
+CAPACITY_PROJECTED_QUARTER = "capacity_projected_quarter"
+CAPACITY_LAST_QUARTER = "capacity_last_quarter"
+CAPACITY_MONTH_PEAK = "capacity_month_peak"
+CAPACITY_MONTH_PEAK_TIME = "capacity_month_peak_time"
+CAPACITY_BILLING_MEAN = "capacity_billing_mean"
+
+_TO_KWH = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0}
+_TO_KW = {"W": 0.001, "kW": 1.0, "MW": 1000.0}
+
+
+@dataclass(frozen=True, slots=True)
+class MeterData:
+    """What a meter's entities show after one published message."""
+
+    snapshot: Snapshot
+    values: Mapping[str, ReadingValue]
+    """Entity key (OBIS code or computed key) → value to show."""
+    units: Mapping[str, str | None]
+    mbus_types: Mapping[int, int] = field(default_factory=dict)
+    """M-Bus channel → device type (3 gas, 7 water, ...)."""
+    capacity: CapacityState | None = None
+
+
+class Publisher:
+    """Stateful step from snapshot to shown values, one per meter."""
+
+    def __init__(self, tz: tzinfo, *, publish_interval: float = 0.0) -> None:
+        self._tz = tz
+        # Published snapshots may be a publish window apart; the capacity tracker must not
+        # take that spacing for a gap in the data.
+        self._capacity_max_gap = max(DEFAULT_MAX_GAP, timedelta(seconds=2 * publish_interval))
+        self._guards: dict[str, CounterGuard] = {}
+        self._capacity = CapacityTracker(tz, max_gap=self._capacity_max_gap)
+        self._has_capacity = False
+        self._seeded_history: tuple[Any, ...] = ()
+
+    @property
+    def counter_rejections(self) -> int:
+        """How many counter values were held back because they were implausible."""
+        return sum(guard.rejections for guard in self._guards.values())
+
+    def restore_capacity(self, data: Mapping[str, Any] | None) -> None:
+        """Restore the capacity tracker saved by `capacity_dict` (tolerates None or junk)."""
+        self._capacity = CapacityTracker.from_dict(data, self._tz, max_gap=self._capacity_max_gap)
+
+    def capacity_dict(self) -> dict[str, Any]:
+        """JSON-safe state to save across restarts."""
+        return self._capacity.as_dict()
+
+    def publish(self, snapshot: Snapshot, now: datetime) -> MeterData:
+        """Return the values to show for `snapshot`, received at `now` (aware)."""
+        values: dict[str, ReadingValue] = {}
+        units: dict[str, str | None] = {}
+        mbus_types: dict[int, int] = {}
+        seconds = now.timestamp()
+        for obis, reading in snapshot.readings.items():
+            value = reading.value
+            if _is_mbus_type(obis) and isinstance(value, int):
+                mbus_types[int(obis[2])] = value
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = self._guarded(obis, reading.unit, value, seconds)
+            values[obis] = value
+            units[obis] = reading.unit
+        self._add_totals(values, units)
+        self._add_net_power(values, units)
+        peak = snapshot.readings.get(MONTH_PEAK)
+        if peak is not None and peak.captured is not None:
+            values[METER_PEAK_TIME] = peak.captured
+            units[METER_PEAK_TIME] = None
+        capacity = self._update_capacity(snapshot, values, units, now)
+        return MeterData(
+            snapshot=snapshot, values=values, units=units, mbus_types=mbus_types, capacity=capacity
+        )
+
+    def _guarded(self, obis: str, unit: str | None, value: float, seconds: float) -> ReadingValue:
+        if not describe(obis, unit).counter:
+            return value
+        guard = self._guards.get(obis)
+        if guard is None:
+            limit = guard_limit_for_unit(unit)
+            if limit is None:
+                return value
+            guard = self._guards[obis] = CounterGuard(max_rate_per_hour=limit)
+        checked = guard.check(float(value), seconds)
+        return guard.last_good if checked is None else checked
+
+    @staticmethod
+    def _add_totals(values: dict[str, ReadingValue], units: dict[str, str | None]) -> None:
+        """Sum the per-tariff registers when the meter sends no total of its own."""
+        for total_obis, key, prefix in (
+            (IMPORT_TOTAL, TOTAL_IMPORT, "1-0:1.8."),
+            (EXPORT_TOTAL, TOTAL_EXPORT, "1-0:2.8."),
+        ):
+            if total_obis in values:
+                continue
+            tariffs = [obis for obis in values if obis.startswith(prefix)]
+            if not tariffs:
+                continue
+            tariff_units = {units[obis] for obis in tariffs}
+            numbers = [values[obis] for obis in tariffs]
+            if len(tariff_units) != 1 or not all(isinstance(v, (int, float)) for v in numbers):
+                continue
+            values[key] = round(sum(float(v) for v in numbers if isinstance(v, (int, float))), 6)
+            units[key] = tariff_units.pop()
+
+    @staticmethod
+    def _add_net_power(values: dict[str, ReadingValue], units: dict[str, str | None]) -> None:
+        """Signed power: import minus export, in the import register's unit."""
+        imported = values.get(IMPORT_POWER)
+        if not isinstance(imported, (int, float)):
+            return
+        unit = units.get(IMPORT_POWER)
+        net = float(imported)
+        exported = values.get(EXPORT_POWER)
+        if isinstance(exported, (int, float)):
+            scale = _conversion(units.get(EXPORT_POWER), unit, _TO_KW)
+            if scale is None:
+                return
+            net -= float(exported) * scale
+        values[NET_POWER] = round(net, 6)
+        units[NET_POWER] = unit
+
+    def _update_capacity(
+        self,
+        snapshot: Snapshot,
+        values: dict[str, ReadingValue],
+        units: dict[str, str | None],
+        now: datetime,
+    ) -> CapacityState | None:
+        import_key = IMPORT_TOTAL if IMPORT_TOTAL in values else TOTAL_IMPORT
+        energy = values.get(import_key)
+        to_kwh = _TO_KWH.get(units.get(import_key) or "")
+        if not isinstance(energy, (int, float)) or to_kwh is None:
+            return None
+        power = values.get(IMPORT_POWER)
+        to_kw = _TO_KW.get(units.get(IMPORT_POWER) or "")
+        power_kw = float(power) * to_kw if isinstance(power, (int, float)) and to_kw else None
+        history = snapshot.readings.get(PEAK_HISTORY)
+        if history is not None and history.entries and history.entries != self._seeded_history:
+            self._seeded_history = history.entries
+            self._capacity.seed_history(_history_rows(history.entries))
+        state = self._capacity.update(now, float(energy) * to_kwh, power_kw)
+        for key, value in (
+            (CAPACITY_CURRENT_QUARTER, state.current_quarter_kw),
+            (CAPACITY_PROJECTED_QUARTER, state.projected_quarter_kw),
+            (CAPACITY_LAST_QUARTER, state.last_quarter_kw),
+            (CAPACITY_MONTH_PEAK, state.month_peak_kw),
+            (CAPACITY_BILLING_MEAN, state.billing_mean_kw),
+        ):
+            values[key] = None if value is None else round(value, 3)
+            units[key] = "kW"
+        values[CAPACITY_MONTH_PEAK_TIME] = state.month_peak_start
+        units[CAPACITY_MONTH_PEAK_TIME] = None
+        return state
+
+
+def _is_mbus_type(obis: str) -> bool:
+    return obis.startswith("0-") and obis.endswith(":24.1.0") and obis[2:3].isdigit()
+
+
+def _conversion(source: str | None, target: str | None, table: Mapping[str, float]) -> float | None:
+    if source == target:
+        return 1.0
+    from_scale = table.get(source or "")
+    to_scale = table.get(target or "")
+    return None if from_scale is None or to_scale is None else from_scale / to_scale
+
+
+def _history_rows(
+    entries: tuple[tuple[ReadingValue, ...], ...],
+) -> list[tuple[datetime | None, datetime | None, float]]:
+    """The meter's 0-0:98.1.0 rows as (month stamp, peak time, kW); malformed rows are left out."""
+    rows: list[tuple[datetime | None, datetime | None, float]] = []
+    for entry in entries:
+        if len(entry) != 3:
+            continue
+        month, peak_time, kw = entry
+        if not isinstance(kw, (int, float)):
+            continue
+        rows.append(
+            (
+                month if isinstance(month, datetime) else None,
+                peak_time if isinstance(peak_time, datetime) else None,
+                float(kw),
+            )
+        )
+    return rows

@@ -1,0 +1,24 @@
+"""Set-up and unload of a meter's config entry (kept out of `__init__` on purpose)."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+
+from .coordinator import EnergyGatewayConfigEntry, EnergyGatewayRuntime, MeterCoordinator
+
+PLATFORMS: list[Platform] = [Platform.SENSOR]
+
+
+async def async_setup_meter(hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> bool:
+    """Open the meter's link, wait for its first message, then create its entities."""
+    coordinator = MeterCoordinator(hass, entry)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = EnergyGatewayRuntime(coordinator=coordinator)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_meter(hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> bool:
+    """Remove the meter's entities; the link closes through the coordinator's shutdown."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

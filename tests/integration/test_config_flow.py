@@ -1,0 +1,331 @@
+"""Config flow: every path, against real TCP bridges and real pseudo-terminals."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+
+from custom_components.energy_gateway.const import (
+    CONF_AUTH_KEY,
+    CONF_CONNECTION,
+    CONF_KEY,
+    CONF_PUBLISH_INTERVAL,
+    CONF_RECONNECT_WHEN_SILENT,
+    CONF_SERIAL_MODE,
+    CONF_SERIAL_PORT,
+    CONF_UNAVAILABLE_AFTER,
+    CONNECTION_NETWORK,
+    CONNECTION_SERIAL,
+    DOMAIN,
+)
+
+from .conftest import (
+    MeterServer,
+    PseudoTerminal,
+    network_entry,
+    serial_entry,
+    setup_entry,
+    telegram,
+)
+
+SMARTY_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+LUX_AUTH_KEY = "00112233445566778899AABBCCDDEEFF"
+# A sysfs attribute without write permission refuses O_RDWR even to root: a real EACCES.
+UNWRITABLE_DEVICE = "/sys/devices/system/cpu/online"
+
+
+@pytest.fixture(autouse=True)
+def short_listening() -> None:
+    """Listen for a second instead of 20 (the meters here send immediately)."""
+    with (
+        patch("custom_components.energy_gateway.probe.FIRST_MESSAGE_TIMEOUT", 1.0),
+        patch("custom_components.energy_gateway.probe.AUTO_MODE_TIMEOUT", 0.5),
+    ):
+        yield
+
+
+async def _start_network_flow(hass: HomeAssistant) -> str:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["p1"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "p1"}
+    )
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "p1_network"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "p1_network"
+    return result["flow_id"]
+
+
+async def test_network_meter_added(hass: HomeAssistant, meter_server: MeterServer) -> None:
+    """A DSMR 5 meter behind a TCP bridge is found, confirmed and added."""
+    meter_server.greeting = telegram("dsmr_v5.txt")
+    flow_id = await _start_network_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: " 127.0.0.1 ", CONF_PORT: meter_server.port}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "confirm"
+    placeholders = result["description_placeholders"]
+    assert placeholders["meter_id"] == "K8EG004046395507"
+    assert placeholders["variant"] == "dsmr5"
+    assert placeholders["encrypted"] == "no"
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == "K8EG004046395507"
+    assert result["data"] == {
+        "source": "p1",
+        CONF_CONNECTION: CONNECTION_NETWORK,
+        CONF_HOST: "127.0.0.1",
+        CONF_PORT: meter_server.port,
+    }
+    await hass.async_block_till_done()
+
+
+async def test_serial_meter_added_with_auto_detection(
+    hass: HomeAssistant, pseudo_terminal: PseudoTerminal
+) -> None:
+    """A meter on a serial port is found with automatic settings; the working mode is stored."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "p1"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "p1_serial"}
+    )
+    assert result["step_id"] == "p1_serial"
+    pseudo_terminal.write(telegram("dsmr_v5.txt") * 3)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SERIAL_PORT: pseudo_terminal.path, CONF_SERIAL_MODE: "auto"}
+    )
+    assert result["step_id"] == "confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_CONNECTION] == CONNECTION_SERIAL
+    assert result["data"][CONF_SERIAL_PORT] == pseudo_terminal.path
+    assert result["data"][CONF_SERIAL_MODE] == "115200_8n1"
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    ("port", "error"),
+    [
+        ("/dev/does-not-exist-p1", "port_not_found"),
+        (UNWRITABLE_DEVICE, "permission_denied"),
+    ],
+)
+async def test_serial_port_errors(hass: HomeAssistant, port: str, error: str) -> None:
+    """A missing port and a port that may not be opened get their own messages."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "p1"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "p1_serial"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SERIAL_PORT: port, CONF_SERIAL_MODE: "115200_8n1"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+
+
+async def test_silent_serial_port(hass: HomeAssistant, pseudo_terminal: PseudoTerminal) -> None:
+    """A cable that delivers nothing says so."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "p1"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "p1_serial"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SERIAL_PORT: pseudo_terminal.path, CONF_SERIAL_MODE: "auto"}
+    )
+    assert result["errors"] == {"base": "no_data"}
+
+
+async def test_network_errors_then_recovery(hass: HomeAssistant, meter_server: MeterServer) -> None:
+    """Refused connection, silence, CRC failures and garbage each get a clear error; the
+    form then succeeds once the meter behaves."""
+    flow_id = await _start_network_flow(hass)
+    await meter_server.stop()
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    await meter_server.start()
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
+    )
+    assert result["errors"] == {"base": "no_data"}
+
+    good = telegram("dsmr_v5.txt")
+    meter_server.greeting = good.replace(b"4.426*kWh", b"4.427*kWh") * 2
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
+    )
+    assert result["errors"] == {"base": "crc_failures"}
+
+    meter_server.greeting = b"\x00\x01 this is not a meter \xff" * 20
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
+    )
+    assert result["errors"] == {"base": "not_decodable"}
+
+    meter_server.greeting = good
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
+    )
+    assert result["step_id"] == "confirm"
+
+
+async def test_encrypted_meter_asks_for_key(hass: HomeAssistant, meter_server: MeterServer) -> None:
+    """Encrypted telegrams lead to the key step; a malformed or wrong key is refused, the
+    right one adds the meter with its keys."""
+    meter_server.greeting = telegram("smarty_format_encrypted_synthetic_esphome_libs.bin")
+    flow_id = await _start_network_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "p1_key"
+    assert result["errors"] == {}
+
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_KEY: "not hex"})
+    assert result["errors"] == {"base": "invalid_key"}
+
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_KEY: "B" * 32})
+    assert result["errors"] == {"base": "wrong_key"}
+
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_KEY: SMARTY_KEY, CONF_AUTH_KEY: LUX_AUTH_KEY}
+    )
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["encrypted"] == "yes"
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_KEY] == SMARTY_KEY.lower()
+    assert result["data"][CONF_AUTH_KEY] == LUX_AUTH_KEY.lower()
+    await hass.async_block_till_done()
+
+
+async def test_same_meter_twice_is_refused(hass: HomeAssistant, meter_server: MeterServer) -> None:
+    """The meter id is the unique id: a second entry for it aborts."""
+    meter_server.greeting = telegram("dsmr_v5.txt")
+    network_entry(meter_server.port).add_to_hass(hass)
+    flow_id = await _start_network_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reconfigure_moves_the_meter(hass: HomeAssistant, meter_server: MeterServer) -> None:
+    """Reconfigure points the entry at a new bridge after checking it is the same meter."""
+    meter_server.greeting = telegram("dsmr_v5.txt")
+    entry = network_entry(meter_server.port)
+    await setup_entry(hass, entry)
+    other = MeterServer()
+    await other.start()
+    try:
+        result = await entry.start_reconfigure_flow(hass)
+        assert result["step_id"] == "reconfigure"
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: other.port}
+        )
+        assert result["errors"] == {"base": "no_data"}
+        other.greeting = telegram("fluvius_v171.txt")
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: other.port}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "wrong_meter"
+
+        other.greeting = telegram("dsmr_v5.txt")
+        result = await entry.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: other.port, CONF_KEY: ""}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        assert entry.data[CONF_PORT] == other.port
+        assert CONF_KEY not in entry.data
+        await hass.async_block_till_done()
+    finally:
+        await other.stop()
+
+
+async def test_reconfigure_serial_and_keys(
+    hass: HomeAssistant, meter_server: MeterServer, pseudo_terminal: PseudoTerminal
+) -> None:
+    """A serial entry shows port fields; a malformed key is refused, an empty one keeps the old."""
+    entry = serial_entry(pseudo_terminal.path)
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert CONF_SERIAL_PORT in result["data_schema"].schema
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_SERIAL_PORT: pseudo_terminal.path, CONF_SERIAL_MODE: "115200_8n1", CONF_KEY: "12"},
+    )
+    assert result["errors"] == {"base": "invalid_key"}
+    pseudo_terminal.write(telegram("dsmr_v5.txt"))
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SERIAL_PORT: pseudo_terminal.path, CONF_SERIAL_MODE: "115200_8n1"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+
+
+async def test_reauth_with_new_key(hass: HomeAssistant, meter_server: MeterServer) -> None:
+    """Reauthentication checks the new key against live telegrams before storing it."""
+    meter_server.greeting = telegram("smarty_format_encrypted_synthetic_esphome_libs.bin")
+    entry = network_entry(meter_server.port, unique_id="p1-EST5\\253710000_A", key="bb" * 16)
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_KEY: "xyz"})
+    assert result["errors"] == {"base": "invalid_key"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_KEY: "cc" * 16}
+    )
+    assert result["errors"] == {"base": "wrong_key"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_KEY: SMARTY_KEY}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_KEY] == SMARTY_KEY.lower()
+    await hass.async_block_till_done()
+
+
+async def test_options_flow(hass: HomeAssistant, meter_server: MeterServer) -> None:
+    """Options are stored and the entry reloads to apply them."""
+    meter_server.greeting = telegram("dsmr_v5.txt")
+    entry = network_entry(meter_server.port)
+    await setup_entry(hass, entry)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "init"
+    connections = meter_server.connections
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_PUBLISH_INTERVAL: 10, CONF_UNAVAILABLE_AFTER: 30, CONF_RECONNECT_WHEN_SILENT: False},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {
+        CONF_PUBLISH_INTERVAL: 10,
+        CONF_UNAVAILABLE_AFTER: 30,
+        CONF_RECONNECT_WHEN_SILENT: False,
+    }
+    assert entry.runtime_data.coordinator.unavailable_after == 30
+    assert meter_server.connections == connections + 1

@@ -1,0 +1,184 @@
+"""The push path: link outages, bad telegrams, counter guard, keys that stop working."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from custom_components.energy_gateway.const import CONF_UNAVAILABLE_AFTER, DOMAIN
+
+from .conftest import MeterServer, network_entry, reencode, setup_entry, telegram, wait_until
+
+POWER_LINE = b"1-0:1.7.0(00.244*kW)"
+ENERGY_LINE = b"1-0:1.8.1(000004.426*kWh)"
+
+
+def _entity_id(hass: HomeAssistant, unique_id: str, key: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{unique_id}_{key}")
+    assert entity_id is not None
+    return entity_id
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
+async def test_link_drop_and_return(
+    hass: HomeAssistant, meter_server: MeterServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Entities turn unavailable when the bridge goes silent and come back with it; the log
+    says so once each way."""
+    caplog.set_level(logging.INFO, logger="custom_components.energy_gateway")
+    dsmr5 = telegram("dsmr_v5.txt")
+    meter_server.greeting = dsmr5
+    entry = network_entry(meter_server.port, options={CONF_UNAVAILABLE_AFTER: 0.2})
+    with patch(
+        "custom_components.energy_gateway.meterlib.stream.Backoff.next_delay", return_value=0.05
+    ):
+        await setup_entry(hass, entry)
+        power = _entity_id(hass, entry.unique_id, "1-0:1.7.0")
+        assert _state(hass, power) == "0.244"
+
+        meter_server.drop_clients()
+        for _ in range(3):
+            await wait_until(lambda: entry.runtime_data.coordinator.message_age() > 0.25)
+            async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
+            await hass.async_block_till_done()
+        assert _state(hass, power) == STATE_UNAVAILABLE
+
+        await wait_until(lambda: meter_server.clients > 0)
+        await meter_server.push(reencode(dsmr5, POWER_LINE, b"1-0:1.7.0(01.500*kW)"))
+        await wait_until(lambda: _state(hass, power) == "1.5")
+
+    lost = [r for r in caplog.records if "entities are unavailable" in r.getMessage()]
+    back = [r for r in caplog.records if "arriving again" in r.getMessage()]
+    assert len(lost) == 1
+    assert len(back) == 1
+    assert entry.runtime_data.coordinator.stream.stats.reconnects >= 1
+
+
+async def test_crc_failure_counted_without_state_change(
+    hass: HomeAssistant, meter_server: MeterServer
+) -> None:
+    """A corrupted telegram changes no state and shows up in the CRC counter."""
+    dsmr5 = telegram("dsmr_v5.txt")
+    meter_server.greeting = dsmr5
+    entry = network_entry(meter_server.port)
+    await setup_entry(hass, entry)
+    power = _entity_id(hass, entry.unique_id, "1-0:1.7.0")
+    crc = _entity_id(hass, entry.unique_id, "crc_failures")
+    assert _state(hass, crc) == "0"
+
+    corrupted = dsmr5.replace(POWER_LINE, b"1-0:1.7.0(09.999*kW)")
+    await meter_server.push(corrupted)
+    await wait_until(lambda: entry.runtime_data.coordinator.stream.stats.crc_failures == 1)
+    await meter_server.push(reencode(dsmr5, POWER_LINE, b"1-0:1.7.0(00.300*kW)"))
+    await wait_until(lambda: _state(hass, power) == "0.3")
+    assert _state(hass, crc) == "1"
+    assert list(entry.runtime_data.coordinator.stream.recent_failures) == [corrupted]
+
+
+async def test_counter_guard_holds_back_a_backwards_counter(
+    hass: HomeAssistant, meter_server: MeterServer
+) -> None:
+    """An energy counter that goes backwards is not published; the rejection is counted."""
+    dsmr5 = telegram("dsmr_v5.txt")
+    meter_server.greeting = dsmr5
+    entry = network_entry(meter_server.port)
+    await setup_entry(hass, entry)
+    energy = _entity_id(hass, entry.unique_id, "1-0:1.8.1")
+    power = _entity_id(hass, entry.unique_id, "1-0:1.7.0")
+
+    backwards = reencode(dsmr5, ENERGY_LINE, b"1-0:1.8.1(000001.000*kWh)")
+    await meter_server.push(reencode(backwards, POWER_LINE, b"1-0:1.7.0(00.500*kW)"))
+    await wait_until(lambda: _state(hass, power) == "0.5")
+    assert _state(hass, energy) == "4.426"
+    assert entry.runtime_data.coordinator.publisher.counter_rejections == 1
+
+
+async def test_meter_silent_at_startup_retries(
+    hass: HomeAssistant, meter_server: MeterServer
+) -> None:
+    """No telegram during setup: the entry is retried later, nothing crashes."""
+    entry = network_entry(meter_server.port)
+    with patch("custom_components.energy_gateway.coordinator.FIRST_MESSAGE_TIMEOUT", 0.3):
+        await setup_entry(hass, entry)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_wrong_key_at_startup_asks_for_a_new_one(
+    hass: HomeAssistant, meter_server: MeterServer
+) -> None:
+    """A key that does not decrypt at setup starts reauthentication."""
+    frame = telegram("smarty_format_encrypted_synthetic_esphome_libs.bin")
+    meter_server.greeting = frame * 3
+    entry = network_entry(meter_server.port, unique_id="lux", key="bb" * 16)
+    with patch("custom_components.energy_gateway.coordinator.FIRST_MESSAGE_TIMEOUT", 0.5):
+        await setup_entry(hass, entry)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_key_stops_working_later(
+    hass: HomeAssistant, meter_server: MeterServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A meter whose key changes after setup raises one repair issue and one reauth flow,
+    with a single log line however many frames fail; a good frame clears the issue."""
+    frame = telegram("smarty_format_encrypted_synthetic_esphome_libs.bin")
+    meter_server.greeting = frame
+    entry = network_entry(meter_server.port, unique_id="lux", key="aa" * 16)
+    await setup_entry(hass, entry)
+    coordinator = entry.runtime_data.coordinator
+
+    # Same frame with a different key on the meter's side: flip ciphertext bytes.
+    foreign = frame[:30] + bytes(b ^ 0x5A for b in frame[30:-12]) + frame[-12:]
+    for _ in range(6):
+        await meter_server.push(foreign)
+    await wait_until(lambda: coordinator.stream.stats.decode_failures >= 6)
+    await hass.async_block_till_done()
+
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, f"wrong_key_{entry.entry_id}") is not None
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    warnings = [r for r in caplog.records if "no longer decrypt" in r.getMessage()]
+    assert len(warnings) == 1
+
+    await meter_server.push(frame)
+    await wait_until(lambda: issues.async_get_issue(DOMAIN, f"wrong_key_{entry.entry_id}") is None)
+
+
+async def test_unload_and_reload(hass: HomeAssistant, meter_server: MeterServer) -> None:
+    """Unload closes the link; reload opens a new one and the entities come back."""
+    meter_server.greeting = telegram("dsmr_v5.txt")
+    entry = network_entry(meter_server.port)
+    await setup_entry(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    power = _entity_id(hass, entry.unique_id, "1-0:1.7.0")
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    await wait_until(lambda: meter_server.clients == 0 or _closed(meter_server))
+    assert _state(hass, power) == STATE_UNAVAILABLE
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert _state(hass, power) == "0.244"
+
+
+def _closed(server: MeterServer) -> bool:
+    return all(writer.is_closing() for writer in server._writers)
