@@ -17,14 +17,14 @@ if TYPE_CHECKING:
 
 async def async_setup_entry(hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> bool:
     """Set up a meter from a config entry."""
-    from .setup import async_setup_meter  # noqa: PLC0415 - see the module docstring
+    from .lifecycle import async_setup_meter  # noqa: PLC0415 - see the module docstring
 
     return await async_setup_meter(hass, entry)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> bool:
     """Unload a meter's config entry."""
-    from .setup import async_unload_meter  # noqa: PLC0415 - see the module docstring
+    from .lifecycle import async_unload_meter  # noqa: PLC0415 - see the module docstring
 
     return await async_unload_meter(hass, entry)
 

@@ -211,7 +211,7 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
             return
         self._stale = True
         LOGGER.info(
-            "%s: no message from %s for %d s; entities are unavailable until it is back (%s)",
+            "%s: no message from %s for %g s; entities are unavailable until it is back (%s)",
             self.name,
             self.link_description,
             self.unavailable_after,

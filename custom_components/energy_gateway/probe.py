@@ -72,7 +72,7 @@ async def probe_meter(data: Mapping[str, Any]) -> ProbeOutcome:
     elif modes[0] == SERIAL_MODE_AUTO:
         modes = [mode for mode in SERIAL_MODES if mode != SERIAL_MODE_AUTO]
         timeout = min(timeout, AUTO_MODE_TIMEOUT)
-    outcome = ProbeOutcome(error="no_data")
+    outcome: ProbeOutcome | None = None
     for mode in modes:
         settings = (
             link_settings(data)
@@ -88,11 +88,13 @@ async def probe_meter(data: Mapping[str, Any]) -> ProbeOutcome:
         except PortPermissionError:
             return ProbeOutcome(error="permission_denied")
         except LinkError:
-            return ProbeOutcome(error="cannot_connect")
+            # Some ports refuse some line settings (a pseudo-terminal has no parity);
+            # automatic detection moves on to the next mode.
+            continue
         outcome = classify(result)
         if outcome.snapshot is not None or outcome.error in ("key_required", "wrong_key"):
             return ProbeOutcome(outcome.snapshot, outcome.error, mode)
-    return outcome
+    return outcome or ProbeOutcome(error="cannot_connect")
 
 
 def has_key(data: Mapping[str, Any]) -> bool:

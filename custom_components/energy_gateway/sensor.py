@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -12,16 +12,27 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, UnitOfTime
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import EnergyGatewayConfigEntry, MeterCoordinator
 from .devices import register_devices
 from .entity import MeterEntity
-from .meterlib.catalogue import describe, tariff_name
+from .meterlib.catalogue import (
+    COUNTER_REJECTIONS,
+    CRC_FAILURES,
+    DECODE_FAILURES,
+    MESSAGE_AGE,
+    RECONNECTS,
+    ObisDescription,
+    control_state,
+    describe,
+    tariff_name,
+)
 from .meterlib.model import ReadingValue
 from .meterlib.publisher import MeterData
 
@@ -29,7 +40,7 @@ from .meterlib.publisher import MeterData
 PARALLEL_UPDATES = 0
 
 TARIFF_INDICATOR = "0-0:96.14.0"
-TARIFF_OPTIONS = ["low", "normal"]
+AGE_REFRESH = timedelta(seconds=10)
 
 type SensorValue = StateType | datetime
 
@@ -41,42 +52,52 @@ class MeterSensorDescription(SensorEntityDescription):
     value_fn: Callable[[MeterCoordinator], SensorValue]
     link_diagnostic: bool = False
     """Describes the link itself, so it stays available while the meter is silent."""
+    refresh: bool = False
+    """Changes with time alone (an age), so it is written on a timer, not only per message."""
 
 
-def reading_description(key: str, data: MeterData) -> MeterSensorDescription:
-    """Describe the entity for one published value (an OBIS code or a computed key)."""
-    unit = data.units.get(key)
-    channel_type = data.mbus_types.get(int(key[2])) if key[2:3].isdigit() else None
-    info = describe(key, unit, channel_type)
+def _from_catalogue(
+    key: str, info: ObisDescription, value_fn: Callable[[MeterCoordinator], SensorValue]
+) -> MeterSensorDescription:
     device_class = SensorDeviceClass(info.device_class) if info.device_class else None
-    if key == TARIFF_INDICATOR:
-        return MeterSensorDescription(
-            key=key,
-            translation_key=info.translation_key,
-            device_class=SensorDeviceClass.ENUM,
-            options=TARIFF_OPTIONS,
-            entity_category=EntityCategory.DIAGNOSTIC if info.diagnostic else None,
-            entity_registry_enabled_default=info.enabled_by_default,
-            value_fn=lambda coordinator: _tariff(coordinator, key),
-        )
-    numeric = info.state_class is not None or device_class not in (
-        None,
-        SensorDeviceClass.TIMESTAMP,
-        SensorDeviceClass.ENUM,
-    )
     return MeterSensorDescription(
         key=key,
         translation_key=info.translation_key,
         translation_placeholders=dict(info.placeholders) or None,
         device_class=device_class,
         state_class=SensorStateClass(info.state_class) if info.state_class else None,
-        native_unit_of_measurement=unit if numeric else None,
+        native_unit_of_measurement=info.unit,
         suggested_unit_of_measurement=info.suggested_unit,
-        suggested_display_precision=info.precision if numeric else None,
+        suggested_display_precision=info.precision,
+        options=list(info.options) or None,
         entity_category=EntityCategory.DIAGNOSTIC if info.diagnostic else None,
         entity_registry_enabled_default=info.enabled_by_default,
-        value_fn=_numeric_value(key) if numeric else _plain_value(key, device_class),
+        value_fn=value_fn,
     )
+
+
+def reading_description(key: str, data: MeterData) -> MeterSensorDescription:
+    """Describe the entity for one published value (an OBIS code or a computed key)."""
+    value = data.values.get(key)
+    channel_type = data.mbus_types.get(int(key[2])) if key[2:3].isdigit() else None
+    info = describe(key, data.units.get(key), channel_type, text=isinstance(value, str))
+    if info.device_class == SensorDeviceClass.ENUM:
+        return _from_catalogue(key, info, _enum_value(key))
+    if info.device_class == SensorDeviceClass.TIMESTAMP:
+        return _from_catalogue(key, info, _timestamp_value(key))
+    if isinstance(value, (str, datetime)):
+        # Text where the catalogue expects a number (a dialect reusing a code): show the text
+        # rather than drop it, without numeric hints Home Assistant would reject.
+        text_info = replace(
+            info,
+            device_class=None,
+            state_class=None,
+            unit=None,
+            precision=None,
+            suggested_unit=None,
+        )
+        return _from_catalogue(key, text_info, _plain_value(key))
+    return _from_catalogue(key, info, _numeric_value(key))
 
 
 def _numeric_value(key: str) -> Callable[[MeterCoordinator], SensorValue]:
@@ -90,77 +111,55 @@ def _numeric_value(key: str) -> Callable[[MeterCoordinator], SensorValue]:
     return value
 
 
-def _plain_value(
-    key: str, device_class: SensorDeviceClass | None
-) -> Callable[[MeterCoordinator], SensorValue]:
+def _timestamp_value(key: str) -> Callable[[MeterCoordinator], SensorValue]:
     def value(coordinator: MeterCoordinator) -> SensorValue:
-        raw: ReadingValue = coordinator.data.values.get(key)
-        if isinstance(raw, datetime):
-            return raw if device_class is SensorDeviceClass.TIMESTAMP else raw.isoformat()
-        if device_class is SensorDeviceClass.TIMESTAMP:
-            return None
-        return raw
+        raw = coordinator.data.values.get(key)
+        return raw if isinstance(raw, datetime) else None
 
     return value
 
 
-def _tariff(coordinator: MeterCoordinator, key: str) -> SensorValue:
-    return tariff_name(coordinator.data.snapshot.variant, coordinator.data.values.get(key))
+def _plain_value(key: str) -> Callable[[MeterCoordinator], SensorValue]:
+    def value(coordinator: MeterCoordinator) -> SensorValue:
+        raw: ReadingValue = coordinator.data.values.get(key)
+        return raw.isoformat() if isinstance(raw, datetime) else raw
+
+    return value
+
+
+def _enum_value(key: str) -> Callable[[MeterCoordinator], SensorValue]:
+    def value(coordinator: MeterCoordinator) -> SensorValue:
+        raw = coordinator.data.values.get(key)
+        if key == TARIFF_INDICATOR:
+            return tariff_name(coordinator.data.snapshot.variant, raw)
+        return control_state(raw)
+
+    return value
+
+
+def _link_description(
+    key: str, value_fn: Callable[[MeterCoordinator], SensorValue], *, refresh: bool = False
+) -> MeterSensorDescription:
+    description = _from_catalogue(key, describe(key), value_fn)
+    return replace(description, link_diagnostic=True, refresh=refresh)
+
+
+def _message_age(coordinator: MeterCoordinator) -> SensorValue:
+    age = coordinator.message_age()
+    return None if age is None else int(age)
 
 
 LINK_DESCRIPTIONS: tuple[MeterSensorDescription, ...] = (
-    MeterSensorDescription(
-        key="message_age",
-        translation_key="message_age",
-        device_class=SensorDeviceClass.DURATION,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTime.SECONDS,
-        suggested_display_precision=0,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        link_diagnostic=True,
-        value_fn=lambda coordinator: _rounded(coordinator.message_age()),
+    _link_description(MESSAGE_AGE, _message_age, refresh=True),
+    _link_description(CRC_FAILURES, lambda coordinator: coordinator.stream.stats.crc_failures),
+    _link_description(
+        DECODE_FAILURES, lambda coordinator: coordinator.stream.stats.decode_failures
     ),
-    MeterSensorDescription(
-        key="crc_failures",
-        translation_key="crc_failures",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        link_diagnostic=True,
-        value_fn=lambda coordinator: coordinator.stream.stats.crc_failures,
-    ),
-    MeterSensorDescription(
-        key="decode_failures",
-        translation_key="decode_failures",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        link_diagnostic=True,
-        value_fn=lambda coordinator: coordinator.stream.stats.decode_failures,
-    ),
-    MeterSensorDescription(
-        key="reconnects",
-        translation_key="reconnects",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        link_diagnostic=True,
-        value_fn=lambda coordinator: coordinator.stream.stats.reconnects,
-    ),
-    MeterSensorDescription(
-        key="counter_rejections",
-        translation_key="counter_rejections",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        link_diagnostic=True,
-        value_fn=lambda coordinator: coordinator.publisher.counter_rejections,
+    _link_description(RECONNECTS, lambda coordinator: coordinator.stream.stats.reconnects),
+    _link_description(
+        COUNTER_REJECTIONS, lambda coordinator: coordinator.publisher.counter_rejections
     ),
 )
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
 
 
 async def async_setup_entry(
@@ -187,8 +186,9 @@ async def async_setup_entry(
             MeterSensor(coordinator, reading_description(key, data)) for key in new_keys
         )
 
-    async_add_entities(MeterSensor(coordinator, description) for description in LINK_DESCRIPTIONS)
+    # The meter's values first: that registers the devices the link diagnostics belong to.
     add_new_entities()
+    async_add_entities(MeterSensor(coordinator, description) for description in LINK_DESCRIPTIONS)
     entry.async_on_unload(coordinator.async_add_listener(add_new_entities))
 
 
@@ -202,6 +202,16 @@ class MeterSensor(MeterEntity, SensorEntity):
         super().__init__(coordinator, description.key)
         self.entity_description = description
         self._written: tuple[bool, SensorValue] | None = None
+
+    async def async_added_to_hass(self) -> None:
+        """Subscribe to the coordinator, and to a timer for values that age."""
+        await super().async_added_to_hass()
+        if self.entity_description.refresh:
+            self.async_on_remove(
+                async_track_time_interval(
+                    self.hass, lambda _now: self._handle_coordinator_update(), AGE_REFRESH
+                )
+            )
 
     @property
     def available(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Callable, Generator
 import os
 import tty
@@ -85,7 +86,7 @@ class MeterServer:
 
 
 @pytest.fixture
-async def meter_server() -> AsyncGenerator[MeterServer]:
+async def meter_server(socket_enabled: None) -> AsyncGenerator[MeterServer]:
     """A TCP meter that greets each client with `greeting` and sends what a test pushes."""
     server = MeterServer()
     await server.start()
@@ -100,16 +101,33 @@ class PseudoTerminal:
         self.master, self.slave = os.openpty()
         tty.setraw(self.master)
         self.path = os.ttyname(self.slave)
+        self._timer: asyncio.TimerHandle | None = None
 
     def write(self, data: bytes) -> None:
         os.write(self.master, data)
 
+    def send_every(self, data: bytes, interval: float = 0.05) -> None:
+        """Keep sending `data`, like a meter does: opening a serial port flushes what was
+        written before, so a single early write would be lost."""
+        self.stop_sending()
+
+        def send() -> None:
+            with contextlib.suppress(OSError):
+                os.write(self.master, data)
+            self._timer = asyncio.get_running_loop().call_later(interval, send)
+
+        send()
+
+    def stop_sending(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def close(self) -> None:
+        self.stop_sending()
         for fd in (self.master, self.slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ async def test_serial_meter_added_with_auto_detection(
         result["flow_id"], {"next_step_id": "p1_serial"}
     )
     assert result["step_id"] == "p1_serial"
-    pseudo_terminal.write(telegram("dsmr_v5.txt") * 3)
+    pseudo_terminal.send_every(telegram("dsmr_v5.txt"))
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_SERIAL_PORT: pseudo_terminal.path, CONF_SERIAL_MODE: "auto"}
     )
@@ -279,7 +279,7 @@ async def test_reconfigure_serial_and_keys(
         {CONF_SERIAL_PORT: pseudo_terminal.path, CONF_SERIAL_MODE: "115200_8n1", CONF_KEY: "12"},
     )
     assert result["errors"] == {"base": "invalid_key"}
-    pseudo_terminal.write(telegram("dsmr_v5.txt"))
+    pseudo_terminal.send_every(telegram("dsmr_v5.txt"))
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_SERIAL_PORT: pseudo_terminal.path, CONF_SERIAL_MODE: "115200_8n1"}
     )

@@ -1,4 +1,4 @@
-"""Manufacturer names from the three-letter FLAG ids meters put in P1 headers and DLMS system titles."""
+"""Manufacturer names from the FLAG ids that start P1 headers and DLMS system titles."""
 
 from __future__ import annotations
 

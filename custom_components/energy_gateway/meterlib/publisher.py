@@ -12,7 +12,19 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from .capacity import DEFAULT_MAX_GAP, CapacityState, CapacityTracker
-from .catalogue import describe
+from .catalogue import (
+    CAPACITY_BILLING_MEAN,
+    CAPACITY_CURRENT_QUARTER,
+    CAPACITY_LAST_QUARTER,
+    CAPACITY_MONTH_PEAK,
+    CAPACITY_MONTH_PEAK_TIME,
+    CAPACITY_PROJECTED_QUARTER,
+    METER_PEAK_TIME,
+    NET_POWER,
+    TOTAL_EXPORT,
+    TOTAL_IMPORT,
+    describe,
+)
 from .guard import CounterGuard, guard_limit_for_unit
 from .model import ReadingValue, Snapshot
 
@@ -22,18 +34,7 @@ IMPORT_POWER = "1-0:1.7.0"
 EXPORT_POWER = "1-0:2.7.0"
 MONTH_PEAK = "1-0:1.6.0"
 PEAK_HISTORY = "0-0:98.1.0"
-
-# Keys of the values computed here; the catalogue describes them like OBIS codes.
-TOTAL_IMPORT = "total_import"
-TOTAL_EXPORT = "total_export"
-NET_POWER = "net_power"
-METER_PEAK_TIME = "meter_peak_time"
-CAPACITY_CURRENT_QUARTER = "capacity_current_quarter"
-CAPACITY_PROJECTED_QUARTER = "capacity_projected_quarter"
-CAPACITY_LAST_QUARTER = "capacity_last_quarter"
-CAPACITY_MONTH_PEAK = "capacity_month_peak"
-CAPACITY_MONTH_PEAK_TIME = "capacity_month_peak_time"
-CAPACITY_BILLING_MEAN = "capacity_billing_mean"
+NET_POWER_REGISTER = "1-0:16.7.0"
 
 _TO_KWH = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0}
 _TO_KW = {"W": 0.001, "kW": 1.0, "MW": 1000.0}
@@ -137,6 +138,8 @@ class Publisher:
     @staticmethod
     def _add_net_power(values: dict[str, ReadingValue], units: dict[str, str | None]) -> None:
         """Signed power: import minus export, in the import register's unit."""
+        if NET_POWER_REGISTER in values:
+            return  # the meter sends its own, shown under the same name
         imported = values.get(IMPORT_POWER)
         if not isinstance(imported, (int, float)):
             return
