@@ -9,6 +9,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.energy_gateway import async_remove_config_entry_device
 from custom_components.energy_gateway.const import DOMAIN
 
 from .conftest import (
@@ -130,3 +131,22 @@ async def test_empty_register_is_unknown(hass: HomeAssistant, meter_server: Mete
     assert gas.state == "246.138"
     power = hass.states.get(registry.async_get_entity_id("sensor", DOMAIN, "two-mbus_1-0:1.7.0"))
     assert power.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+
+
+async def test_only_stale_sub_meters_can_be_removed(
+    hass: HomeAssistant, meter_server: MeterServer, device_registry: dr.DeviceRegistry
+) -> None:
+    """A sub-meter the telegram no longer mentions may be deleted; live devices may not."""
+    meter_server.greeting = telegram("dsmr_v5.txt")
+    entry = network_entry(meter_server.port)
+    await setup_entry(hass, entry)
+    meter = device_registry.async_get_device(identifiers={(DOMAIN, entry.unique_id)})
+    gas = device_registry.async_get_device(identifiers={(DOMAIN, f"{entry.unique_id}_mbus_1")})
+    gone = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, f"{entry.unique_id}_mbus_3")}
+    )
+    assert meter is not None
+    assert gas is not None
+    assert not await async_remove_config_entry_device(hass, entry, meter)
+    assert not await async_remove_config_entry_device(hass, entry, gas)
+    assert await async_remove_config_entry_device(hass, entry, gone)
