@@ -198,10 +198,10 @@ class MeterSensor(MeterEntity, SensorEntity):
     entity_description: MeterSensorDescription
 
     def __init__(self, coordinator: MeterCoordinator, description: MeterSensorDescription) -> None:
-        """Bind the description to the meter."""
+        """Bind the description to the meter and take the current value."""
         super().__init__(coordinator, description.key)
         self.entity_description = description
-        self._written: tuple[bool, SensorValue] | None = None
+        self._refresh_attributes()
 
     async def async_added_to_hass(self) -> None:
         """Subscribe to the coordinator, and to a timer for values that age."""
@@ -216,25 +216,28 @@ class MeterSensor(MeterEntity, SensorEntity):
     @property
     def available(self) -> bool:
         """Unavailable while the meter is silent; link diagnostics always report."""
-        if self.entity_description.link_diagnostic:
-            return True
-        return (
-            self.coordinator.available
-            and self.entity_description.key in self.coordinator.data.values
-        )
+        return self._attr_available
 
-    @property
-    def native_value(self) -> SensorValue:
-        """The value from the last published message."""
-        if self.coordinator.latest is None:
-            return None
-        return self.entity_description.value_fn(self.coordinator)
+    def _refresh_attributes(self) -> bool:
+        """Compute availability and value once per message; True when either changed."""
+        description = self.entity_description
+        coordinator = self.coordinator
+        if description.link_diagnostic:
+            available = True
+        else:
+            data = coordinator.latest
+            available = (
+                coordinator.available and data is not None and description.key in data.values
+            )
+        value = description.value_fn(coordinator) if coordinator.latest is not None else None
+        if available == self._attr_available and value == self._attr_native_value:
+            return False
+        self._attr_available = available
+        self._attr_native_value = value
+        return True
 
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when it changed: most registers repeat every telegram."""
-        current = (self.available, self.native_value)
-        if current == self._written:
-            return
-        self._written = current
-        self.async_write_ha_state()
+        if self._refresh_attributes():
+            self.async_write_ha_state()

@@ -12,6 +12,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
 
+# Imported before any clock is frozen: modules imported during a freeze keep freezegun's
+# clock for good (pyserial stores time.monotonic as a class attribute).
+from custom_components.energy_gateway import sensor  # noqa: F401
 from custom_components.energy_gateway.const import DOMAIN
 
 from .conftest import MeterServer, network_entry, reencode, setup_entry, telegram, wait_until
