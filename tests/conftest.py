@@ -6,17 +6,30 @@ from collections.abc import Generator
 from pathlib import Path
 from unittest.mock import PropertyMock, patch
 
+from homeassistant.const import MAJOR_VERSION
 import pytest
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+class ReleaseSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Home Assistant's snapshot format, one folder per release year: the registry entry
+    format changed between 2025 and 2026 (aliases became a list), so each release checks
+    against snapshots written on that release."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """`snapshots-2025/` or `snapshots-2026/` beside the test file."""
+        return str(Path(test_location.filepath).parent / f"snapshots-{MAJOR_VERSION}")
 
 
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots that serialise registry entries without their random ids and times."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+    return snapshot.use_extension(ReleaseSnapshotExtension)
 
 
 @pytest.fixture

@@ -39,7 +39,8 @@ def test_meterlib_runs_without_homeassistant() -> None:
         "import importlib\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
-        "print(sorted(m for m in sys.modules if m.startswith('homeassistant') and sys.modules[m] is not None))\n"
+        "loaded = [m for m, mod in sys.modules.items() if m.startswith('homeassistant') and mod]\n"
+        "print(sorted(loaded))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncGenerator, Callable, Generator
+import contextlib
 import os
 import tty
 from typing import Any
 
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -194,3 +195,18 @@ def reencode(telegram_bytes: bytes, old: bytes, new: bytes) -> bytes:
     body = telegram_bytes[: telegram_bytes.index(b"!") + 1].replace(old, new)
     assert old in telegram_bytes
     return body + f"{crc16_arc(body):04X}\r\n".encode()
+
+
+def device_with(
+    registry: dr.DeviceRegistry, entry: MockConfigEntry, identifier: tuple[str, str]
+) -> dr.DeviceEntry | None:
+    """The entry's device with `identifier` (a lookup that exists on every release we test:
+    `async_get_device(identifiers=...)` is deprecated from 2026.8)."""
+    return next(
+        (
+            device
+            for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+            if identifier in device.identifiers
+        ),
+        None,
+    )

@@ -15,6 +15,7 @@ from custom_components.energy_gateway.const import DOMAIN
 from .conftest import (
     MeterServer,
     PseudoTerminal,
+    device_with,
     network_entry,
     reencode,
     serial_entry,
@@ -83,9 +84,9 @@ async def test_dsmr5_values_and_devices(
     assert state_of("0-1:24.2.1") == "0.107"
     assert float(state_of("net_power")) == pytest.approx(0.244)
 
-    meter = device_registry.async_get_device(identifiers={(DOMAIN, entry.unique_id)})
+    meter = device_with(device_registry, entry, (DOMAIN, entry.unique_id))
     assert meter is not None
-    gas = device_registry.async_get_device(identifiers={(DOMAIN, f"{entry.unique_id}_mbus_1")})
+    gas = device_with(device_registry, entry, (DOMAIN, f"{entry.unique_id}_mbus_1"))
     assert gas is not None
     assert gas.via_device_id == meter.id
     gas_entity = entity_registry.async_get_entity_id(
@@ -140,8 +141,8 @@ async def test_only_stale_sub_meters_can_be_removed(
     meter_server.greeting = telegram("dsmr_v5.txt")
     entry = network_entry(meter_server.port)
     await setup_entry(hass, entry)
-    meter = device_registry.async_get_device(identifiers={(DOMAIN, entry.unique_id)})
-    gas = device_registry.async_get_device(identifiers={(DOMAIN, f"{entry.unique_id}_mbus_1")})
+    meter = device_with(device_registry, entry, (DOMAIN, entry.unique_id))
+    gas = device_with(device_registry, entry, (DOMAIN, f"{entry.unique_id}_mbus_1"))
     gone = device_registry.async_get_or_create(
         config_entry_id=entry.entry_id, identifiers={(DOMAIN, f"{entry.unique_id}_mbus_3")}
     )
