@@ -1,0 +1,49 @@
+"""Meter library: decode smart-meter messages into OBIS-keyed snapshots (no Home Assistant)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from .errors import (
+    ChecksumError,
+    DecodeError,
+    EncryptionError,
+    KeyRequiredError,
+    LinkError,
+    MeterLibError,
+    PortNotFoundError,
+    PortPermissionError,
+    WrongKeyError,
+)
+from .model import Reading, ReadingValue, Snapshot
+
+if TYPE_CHECKING:
+    from .p1 import P1Decoder, parse_telegram
+
+# Decoders pull in `cryptography`; load them on first use so `import meterlib` stays cheap.
+_LAZY = {"P1Decoder": ".p1", "parse_telegram": ".p1"}
+
+__all__ = [
+    "ChecksumError",
+    "DecodeError",
+    "EncryptionError",
+    "KeyRequiredError",
+    "LinkError",
+    "MeterLibError",
+    "P1Decoder",
+    "PortNotFoundError",
+    "PortPermissionError",
+    "Reading",
+    "ReadingValue",
+    "Snapshot",
+    "WrongKeyError",
+    "parse_telegram",
+]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(module, __name__), name)

@@ -1,0 +1,53 @@
+"""Streaming P1 decoder: bytes in, one Snapshot (or the reason it failed) per message out."""
+
+from __future__ import annotations
+
+from ..errors import DecodeError
+from ..model import Snapshot
+from .encrypted import FRAME_START, decrypt_telegram
+from .framer import Message, P1Framer
+from .telegram import parse_telegram
+
+_AES_KEY_LENGTHS = (16, 24, 32)
+
+
+class P1Decoder:
+    """Decode a P1 stream, plain and encrypted telegrams alike (told apart per message).
+
+    `feed` never raises for bad input: a message that cannot be decoded comes back as the
+    DecodeError describing why, with the message's bytes in `raw`.
+    """
+
+    def __init__(self, key: bytes | None = None, auth_key: bytes | None = None) -> None:
+        if key is not None and len(key) not in _AES_KEY_LENGTHS:
+            raise ValueError(f"encryption key must be 16, 24 or 32 bytes, got {len(key)}")
+        self._key = key
+        self._auth_key = auth_key
+        self._framer = P1Framer()
+        self._encrypted_seen = False
+
+    @property
+    def encrypted_seen(self) -> bool:
+        """True once an encrypted frame arrived on this stream."""
+        return self._encrypted_seen
+
+    def feed(self, data: bytes) -> list[Snapshot | DecodeError]:
+        """Add a chunk of the stream; return a result for every message it completed."""
+        return [self._decode(message) for message in self._framer.feed(data)]
+
+    def flush(self) -> list[Snapshot | DecodeError]:
+        """End of input: decode what is left (e.g. a file whose last CRC line lacks CRLF)."""
+        return [self._decode(message) for message in self._framer.flush()]
+
+    def _decode(self, message: Message) -> Snapshot | DecodeError:
+        if isinstance(message, DecodeError):
+            return message
+        try:
+            if message.startswith(FRAME_START):
+                self._encrypted_seen = True
+                return decrypt_telegram(message, self._key, self._auth_key)
+            return parse_telegram(message)
+        except DecodeError as err:
+            if not err.raw:
+                err.raw = message
+            return err

@@ -1,0 +1,201 @@
+"""DLMS general-glo-ciphering (APDU tag 0xDB): header parsing and AES-GCM decryption.
+
+Format-neutral: encrypted P1 wraps an ASCII telegram in this APDU, the DLMS push sources wrap
+a data-notification. Layout: `DB | title length | system title | length | SC | frame counter |
+ciphertext | [tag]`, where the length (A-XDR form) counts SC, frame counter, ciphertext and tag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from .errors import DecodeError, KeyRequiredError, WrongKeyError
+
+GLO_CIPHERING_TAG = 0xDB
+SYSTEM_TITLE_LENGTH = 8
+TAG_LENGTH = 12
+"""DLMS truncates the GCM tag to 12 bytes."""
+
+SC_AUTHENTICATED = 0x10
+SC_ENCRYPTED = 0x20
+SC_BROADCAST_KEY = 0x40
+SC_COMPRESSED = 0x80
+
+_SC_AND_COUNTER = 5  # security control byte + 4-byte frame counter
+_AES_KEY_LENGTHS = (16, 24, 32)
+
+
+@dataclass(frozen=True, slots=True)
+class CipheredApdu:
+    """The parts of a general-glo-ciphering APDU, before decryption."""
+
+    system_title: bytes
+    security_control: int
+    frame_counter: int
+    body: bytes
+    """Ciphertext (plaintext when SC lacks the encryption bit), without the tag."""
+    tag: bytes
+    """The 12-byte GCM tag, or b"" when SC lacks the authentication bit."""
+    length: int
+    """Bytes the APDU occupies, header and tag included."""
+
+    @property
+    def iv(self) -> bytes:
+        """The 12-byte GCM initialisation vector: system title, then frame counter."""
+        return self.system_title + self.frame_counter.to_bytes(4, "big")
+
+
+@dataclass(frozen=True, slots=True)
+class DecryptedApdu:
+    """Result of `decrypt_apdu`."""
+
+    plaintext: bytes
+    system_title: bytes
+    frame_counter: int
+    security_control: int
+    tag_verified: bool
+    """True only when the GCM tag was checked against an authentication key."""
+
+
+def read_length(data: bytes | bytearray | memoryview, pos: int) -> tuple[int, int] | None:
+    """Read an A-XDR length at `pos`: return (length, position after it), None if cut off.
+
+    Short form is one byte below 0x80; long form is 0x8n followed by n big-endian bytes.
+    """
+    if pos >= len(data):
+        return None
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    size = first & 0x7F
+    if not 1 <= size <= 4:
+        raise DecodeError(f"unsupported A-XDR length prefix 0x{first:02X}")
+    end = pos + 1 + size
+    if end > len(data):
+        return None
+    return int.from_bytes(data[pos + 1 : end], "big"), end
+
+
+def read_header(data: bytes | bytearray | memoryview) -> tuple[int, int] | None:
+    """Return (position of the SC byte, declared length), None while the header is cut off.
+
+    Raises DecodeError as soon as the bytes cannot start a general-glo-ciphering APDU.
+    """
+    if len(data) < 2:
+        return None
+    if data[0] != GLO_CIPHERING_TAG:
+        raise DecodeError(f"not a general-glo-ciphering APDU (tag 0x{data[0]:02X})")
+    if data[1] != SYSTEM_TITLE_LENGTH:
+        # The IV needs exactly 8 title bytes; anything else is a different or broken frame.
+        raise DecodeError(f"system title length {data[1]}, expected {SYSTEM_TITLE_LENGTH}")
+    length = read_length(data, 2 + SYSTEM_TITLE_LENGTH)
+    if length is None:
+        return None
+    declared, body_start = length
+    if declared < _SC_AND_COUNTER:
+        raise DecodeError(f"ciphered length {declared} is too short for SC and frame counter")
+    return body_start, declared
+
+
+def apdu_length(data: bytes | bytearray | memoryview) -> int | None:
+    """Total size of the APDU starting at data[0], or None while its header is incomplete.
+
+    For framing a stream: raises DecodeError as soon as the header cannot be valid.
+    """
+    header = read_header(data)
+    if header is None:
+        return None
+    body_start, declared = header
+    return body_start + declared
+
+
+def parse_apdu(data: bytes | bytearray | memoryview) -> CipheredApdu:
+    """Split an APDU into its parts; bytes after its declared length are ignored."""
+    header = read_header(data)
+    if header is None:
+        raise DecodeError("ciphered APDU header is truncated", raw=bytes(data))
+    sc_pos, declared = header
+    end = sc_pos + declared
+    if end > len(data):
+        raise DecodeError(
+            f"ciphered APDU declares {declared} bytes, only {len(data) - sc_pos} present",
+            raw=bytes(data),
+        )
+    security_control = data[sc_pos]
+    tag_length = TAG_LENGTH if security_control & SC_AUTHENTICATED else 0
+    if declared < _SC_AND_COUNTER + tag_length:
+        raise DecodeError(f"ciphered length {declared} leaves no room for the tag", raw=bytes(data))
+    body_start = sc_pos + _SC_AND_COUNTER
+    body_end = end - tag_length
+    return CipheredApdu(
+        system_title=bytes(data[2 : 2 + SYSTEM_TITLE_LENGTH]),
+        security_control=security_control,
+        frame_counter=int.from_bytes(data[sc_pos + 1 : body_start], "big"),
+        body=bytes(data[body_start:body_end]),
+        tag=bytes(data[body_end:end]),
+        length=end,
+    )
+
+
+def decrypt_apdu(
+    data: bytes | bytearray | memoryview, key: bytes | None, auth_key: bytes | None = None
+) -> DecryptedApdu:
+    """Decrypt a general-glo-ciphering APDU.
+
+    With an authentication key and a tagged frame, the GCM tag is verified (WrongKeyError on
+    mismatch). Otherwise the body is decrypted without a check: GCM's keystream is plain
+    AES-CTR from counter block IV || 00000002, so the caller must validate the plaintext.
+    Raises KeyRequiredError for an encrypted frame without key, DecodeError for a malformed
+    one, and ValueError for a key that is not an AES key (a setup error, not bad input).
+    """
+    apdu = parse_apdu(data)
+    security_control = apdu.security_control
+    if security_control & SC_COMPRESSED:
+        raise DecodeError("compressed ciphered APDUs are not supported", raw=bytes(data))
+    encrypted = bool(security_control & SC_ENCRYPTED)
+    if key is None:
+        if encrypted:
+            raise KeyRequiredError("frame is encrypted and no key is set", raw=bytes(data))
+        return _result(apdu, apdu.body, verified=False)
+    if len(key) not in _AES_KEY_LENGTHS:
+        raise ValueError(f"AES key must be 16, 24 or 32 bytes, got {len(key)}")
+    if apdu.tag and auth_key is not None:
+        return _result(apdu, _gcm_verified(apdu, key, auth_key, encrypted), verified=True)
+    if not encrypted:
+        return _result(apdu, apdu.body, verified=False)
+    counter_block = apdu.iv + (2).to_bytes(4, "big")
+    decryptor = Cipher(algorithms.AES(key), modes.CTR(counter_block)).decryptor()
+    return _result(apdu, decryptor.update(apdu.body) + decryptor.finalize(), verified=False)
+
+
+def _gcm_verified(apdu: CipheredApdu, key: bytes, auth_key: bytes, encrypted: bool) -> bytes:
+    """Decrypt (or, for authentication-only frames, just check) with the GCM tag verified."""
+    mode = modes.GCM(apdu.iv, apdu.tag, min_tag_length=TAG_LENGTH)
+    decryptor = Cipher(algorithms.AES(key), mode).decryptor()
+    aad = bytes((apdu.security_control,)) + auth_key
+    if encrypted:
+        decryptor.authenticate_additional_data(aad)
+        try:
+            return decryptor.update(apdu.body) + decryptor.finalize()
+        except InvalidTag:
+            raise WrongKeyError("GCM tag mismatch: wrong key(s) or corrupted frame") from None
+    # Authentication only: the clear body is part of the authenticated data (GMAC).
+    decryptor.authenticate_additional_data(aad + apdu.body)
+    try:
+        decryptor.finalize()
+    except InvalidTag:
+        raise WrongKeyError("GMAC tag mismatch: wrong key(s) or corrupted frame") from None
+    return apdu.body
+
+
+def _result(apdu: CipheredApdu, plaintext: bytes, *, verified: bool) -> DecryptedApdu:
+    return DecryptedApdu(
+        plaintext=plaintext,
+        system_title=apdu.system_title,
+        frame_counter=apdu.frame_counter,
+        security_control=apdu.security_control,
+        tag_verified=verified,
+    )

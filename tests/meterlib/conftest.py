@@ -1,0 +1,38 @@
+"""Helpers for the meter-library tests: the recorded vectors under tests/fixtures/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from custom_components.energy_gateway.meterlib.crc import crc16_arc
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+DSMR = FIXTURES / "dsmr"
+
+# Every plaintext telegram among the fixtures (file names), for sweeping tests.
+PLAIN_TELEGRAMS = sorted(path.name for path in DSMR.glob("*.txt") if "LICENSE" not in path.name)
+GOOD_TELEGRAMS = [name for name in PLAIN_TELEGRAMS if name != "aviborg_data2.txt"]
+"""Every plaintext telegram that decodes (aviborg_data2 has a wrong CRC on purpose)."""
+
+ENCRYPTED_FRAME = "smarty_format_encrypted_synthetic_esphome_libs.bin"
+SMARTY_KEY = bytes.fromhex("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+SMARTY_AUTH_KEY = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
+
+
+def vector(name: str) -> bytes:
+    """The bytes of one P1/DSMR fixture."""
+    return (DSMR / name).read_bytes()
+
+
+def with_crc(body: bytes) -> bytes:
+    """Finish a telegram body ending in `!` with its correct CRC line."""
+    assert body.endswith(b"!")
+    return body + f"{crc16_arc(body[body.index(b'/') :]):04X}\r\n".encode()
+
+
+def edit_telegram(name: str, old: bytes, new: bytes) -> bytes:
+    """A fixture telegram with one edit and a recomputed (valid) CRC."""
+    data = vector(name)
+    assert old in data
+    body = data[: data.index(b"!") + 1].replace(old, new)
+    return with_crc(body)
