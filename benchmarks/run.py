@@ -30,7 +30,8 @@ OUTPUT_KEYS = ("name", "unit", "ours", "anchor", "anchor_value", "ratio")
 
 
 def _matches(name: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatchcase(name, pattern) for pattern in patterns)
+    """A pattern is a glob, and a plain word also selects every name it starts."""
+    return any(fnmatchcase(name, pattern) or name.startswith(pattern) for pattern in patterns)
 
 
 def _module_names() -> list[str]:
