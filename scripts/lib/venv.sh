@@ -10,7 +10,10 @@ find_python313() {
   local candidate
   for candidate in "$(command -v python3.13 || true)" \
     $(ls -d "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/3.13.*/bin/python3.13 2>/dev/null | sort -V -r); do
-    [ -n "$candidate" ] && [ -x "$candidate" ] && { echo "$candidate"; return 0; }
+    # A pyenv shim exists even where no 3.13 is selected: check that it really runs.
+    [ -n "$candidate" ] && [ -x "$candidate" ] \
+      && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null \
+      && { echo "$candidate"; return 0; }
   done
   return 1
 }
@@ -43,5 +46,31 @@ PY
     "pytest-homeassistant-custom-component==$phcc" -r requirements_test.txt "$@" >>"$work/pip.log" 2>&1 \
     || { grep -v '^WARNING: Location' "$work/pip.log" | tail -30 >&2; return 1; }
   rm -rf "$work"
+  echo "$stamp_text" >"$stamp_file"
+}
+
+# Extra packages for one purpose (the demo's Home Assistant runtime, ...), installed under the
+# package constraints of the Home Assistant already in DIR. They keep a stamp of their own, so
+# scripts/test's stamp stays valid and alternating test and demo runs install nothing.
+#
+#   ensure_extras DIR NAME [REQUIREMENT...]
+ensure_extras() {
+  local dir=$1 name=$2
+  shift 2
+  local stamp_file="$dir/.energy-gateway-$name-stamp" stamp_text constraints pip_log
+  stamp_text="$(cat "$dir/.energy-gateway-stamp" 2>/dev/null) | $*"
+  if [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp_text" ]; then
+    return 0
+  fi
+  constraints=$(ls "$dir"/lib/python3*/site-packages/homeassistant/package_constraints.txt 2>/dev/null | head -1)
+  [ -n "$constraints" ] || { log "No Home Assistant in $dir."; return 1; }
+  [ $# -eq 0 ] || log "Installing $name requirements into $dir: $*"
+  pip_log=$(mktemp)
+  if [ $# -gt 0 ] && ! "$dir/bin/python" -m pip install --quiet -c "$constraints" "$@" >"$pip_log" 2>&1; then
+    grep -v '^WARNING: Location' "$pip_log" | tail -30 >&2
+    rm -f "$pip_log"
+    return 1
+  fi
+  rm -f "$pip_log"
   echo "$stamp_text" >"$stamp_file"
 }

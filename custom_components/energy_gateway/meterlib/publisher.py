@@ -61,7 +61,8 @@ class Publisher:
         # Published snapshots may be a publish window apart; the capacity tracker must not
         # take that spacing for a gap in the data.
         self._capacity_max_gap = max(DEFAULT_MAX_GAP, timedelta(seconds=2 * publish_interval))
-        self._guards: dict[str, CounterGuard] = {}
+        # (OBIS code, unit) → its guard, or None for values that are not counters.
+        self._guards: dict[tuple[str, str | None], CounterGuard | None] = {}
         self._capacity = CapacityTracker(tz, max_gap=self._capacity_max_gap)
         self._has_capacity = False
         self._seeded_history: tuple[Any, ...] = ()
@@ -69,7 +70,7 @@ class Publisher:
     @property
     def counter_rejections(self) -> int:
         """How many counter values were held back because they were implausible."""
-        return sum(guard.rejections for guard in self._guards.values())
+        return sum(guard.rejections for guard in self._guards.values() if guard is not None)
 
     def restore_capacity(self, data: Mapping[str, Any] | None) -> None:
         """Restore the capacity tracker saved by `capacity_dict` (tolerates None or junk)."""
@@ -105,14 +106,16 @@ class Publisher:
         )
 
     def _guarded(self, obis: str, unit: str | None, value: float, seconds: float) -> ReadingValue:
-        if not describe(obis, unit).counter:
-            return value
-        guard = self._guards.get(obis)
+        # Looked up once per code and unit: this runs for every number of every telegram.
+        cache_key = (obis, unit)
+        if cache_key not in self._guards:
+            limit = guard_limit_for_unit(unit) if describe(obis, unit).counter else None
+            self._guards[cache_key] = (
+                None if limit is None else CounterGuard(max_rate_per_hour=limit)
+            )
+        guard = self._guards[cache_key]
         if guard is None:
-            limit = guard_limit_for_unit(unit)
-            if limit is None:
-                return value
-            guard = self._guards[obis] = CounterGuard(max_rate_per_hour=limit)
+            return value
         checked = guard.check(float(value), seconds)
         return guard.last_good if checked is None else checked
 
