@@ -26,7 +26,6 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-import voluptuous as vol
 
 from .const import (
     CONF_AUTH_KEY,
@@ -52,6 +51,7 @@ from .meterlib.links import describe_link, list_serial_ports
 from .meterlib.manufacturers import manufacturer_from_flag
 from .meterlib.model import Snapshot
 from .probe import normalise_key, probe_meter
+from .schema import vol
 from .source import link_settings
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
