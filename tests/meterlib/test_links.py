@@ -15,6 +15,7 @@ import tty
 from typing import TYPE_CHECKING
 
 import pytest
+from pytest_homeassistant_custom_component import plugins as ha_test_plugins
 import serial
 from serial.tools.list_ports_common import ListPortInfo
 
@@ -413,7 +414,11 @@ async def test_tcp_port_zero_is_rejected() -> None:
         await create_link(TcpSettings("192.168.1.5", 0)).open()
 
 
-async def test_tcp_unknown_host() -> None:
+async def test_tcp_unknown_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Newer Home Assistant test plugins refuse every name lookup; this test is about a real
+    # lookup failing (the `.invalid` domain never resolves), so it uses the real resolver.
+    real_getaddrinfo = getattr(ha_test_plugins, "_real_getaddrinfo", socket.getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", real_getaddrinfo)
     link = TcpLink(TcpSettings("meter.invalid", 8088), connect_timeout=2)
     with pytest.raises(LinkError, match=r"meter\.invalid:8088"):
         await link.open()
