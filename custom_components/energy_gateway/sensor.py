@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -23,6 +24,7 @@ from .coordinator import EnergyGatewayConfigEntry, MeterCoordinator
 from .devices import register_devices
 from .entity import MeterEntity
 from .meterlib.catalogue import (
+    CAPACITY_BILLING_MEAN,
     COUNTER_REJECTIONS,
     CRC_FAILURES,
     DECODE_FAILURES,
@@ -54,6 +56,8 @@ class MeterSensorDescription(SensorEntityDescription):
     """Describes the link itself, so it stays available while the meter is silent."""
     refresh: bool = False
     """Changes with time alone (an age), so it is written on a timer, not only per message."""
+    attributes_fn: Callable[[MeterCoordinator], dict[str, Any] | None] | None = None
+    """Extra state attributes: the rows of a log (peak history, power failures)."""
 
 
 def _from_catalogue(
@@ -78,6 +82,16 @@ def _from_catalogue(
 
 def reading_description(key: str, data: MeterData) -> MeterSensorDescription:
     """Describe the entity for one published value (an OBIS code or a computed key)."""
+    description = _value_description(key, data)
+    if key == CAPACITY_BILLING_MEAN:
+        return replace(description, attributes_fn=_month_peaks)
+    reading = data.snapshot.readings.get(key)
+    if reading is not None and reading.entries:
+        return replace(description, attributes_fn=_log_rows(key))
+    return description
+
+
+def _value_description(key: str, data: MeterData) -> MeterSensorDescription:
     value = data.values.get(key)
     channel_type = data.mbus_types.get(int(key[2])) if key[2:3].isdigit() else None
     info = describe(key, data.units.get(key), channel_type, text=isinstance(value, str))
@@ -135,6 +149,40 @@ def _enum_value(key: str) -> Callable[[MeterCoordinator], SensorValue]:
         return control_state(raw)
 
     return value
+
+
+def _month_peaks(coordinator: MeterCoordinator) -> dict[str, Any] | None:
+    """The month peaks the billing mean is built from, newest first."""
+    capacity = coordinator.data.capacity
+    if capacity is None:
+        return None
+    return {
+        "months": [
+            {
+                "month": peak.month.strftime("%Y-%m"),
+                "peak_kw": peak.kw,
+                "peak_start": peak.start.isoformat() if peak.start else None,
+            }
+            for peak in capacity.history
+        ]
+    }
+
+
+def _log_rows(key: str) -> Callable[[MeterCoordinator], dict[str, Any] | None]:
+    """The rows of a log line as the meter sent them (times as ISO text)."""
+
+    def rows(coordinator: MeterCoordinator) -> dict[str, Any] | None:
+        reading = coordinator.data.snapshot.readings.get(key)
+        if reading is None:
+            return None
+        return {
+            "entries": [
+                [cell.isoformat() if isinstance(cell, datetime) else cell for cell in row]
+                for row in reading.entries
+            ]
+        }
+
+    return rows
 
 
 def _link_description(
@@ -201,6 +249,7 @@ class MeterSensor(MeterEntity, SensorEntity):
         """Bind the description to the meter and take the current value."""
         super().__init__(coordinator, description.key)
         self.entity_description = description
+        self._attributes: dict[str, Any] | None = None
         self._refresh_attributes()
 
     async def async_added_to_hass(self) -> None:
@@ -218,6 +267,11 @@ class MeterSensor(MeterEntity, SensorEntity):
         """Unavailable while the meter is silent; link diagnostics always report."""
         return self._attr_available
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Rows of a log or the month peaks, for the few sensors that have them."""
+        return self._attributes
+
     def _refresh_attributes(self) -> bool:
         """Compute availability and value once per message; True when either changed."""
         description = self.entity_description
@@ -229,11 +283,22 @@ class MeterSensor(MeterEntity, SensorEntity):
             available = (
                 coordinator.available and data is not None and description.key in data.values
             )
-        value = description.value_fn(coordinator) if coordinator.latest is not None else None
-        if available == self._attr_available and value == self._attr_native_value:
+        has_data = coordinator.latest is not None
+        value = description.value_fn(coordinator) if has_data else None
+        attributes = (
+            description.attributes_fn(coordinator)
+            if has_data and description.attributes_fn is not None
+            else None
+        )
+        if (
+            available == self._attr_available
+            and value == self._attr_native_value
+            and attributes == self._attributes
+        ):
             return False
         self._attr_available = available
         self._attr_native_value = value
+        self._attributes = attributes
         return True
 
     @callback

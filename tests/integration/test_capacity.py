@@ -95,3 +95,10 @@ async def test_quarters_and_month_rollover(
     assert state("capacity_month_peak_time") == "2026-03-31T22:00:00+00:00"
     # March (4.0) and April (0.4, floored to 2.5) → 3.25 kW.
     assert float(state("capacity_billing_mean")) == 3.25
+    mean_id = registry.async_get_entity_id(
+        "sensor", DOMAIN, f"{entry.unique_id}_capacity_billing_mean"
+    )
+    assert mean_id is not None
+    months = hass.states.get(mean_id).attributes["months"]
+    assert [(month["month"], month["peak_kw"]) for month in months] == [("2026-03", 4.0)]
+    assert datetime.fromisoformat(months[0]["peak_start"]) == _at(31, 10, 15)
