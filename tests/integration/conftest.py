@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator
-import contextlib
-import os
-import tty
 from typing import Any
 
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -28,6 +25,7 @@ from custom_components.energy_gateway.const import (
 from custom_components.energy_gateway.meterlib.crc import crc16_arc
 
 from ..conftest import FIXTURES
+from ..pseudo_terminal import PseudoTerminal
 
 DSMR = FIXTURES / "dsmr"
 
@@ -93,42 +91,6 @@ async def meter_server(socket_enabled: None) -> AsyncGenerator[MeterServer]:
     await server.start()
     yield server
     await server.stop()
-
-
-class PseudoTerminal:
-    """A real pseudo-terminal: the integration opens `path`, the test writes to the master."""
-
-    def __init__(self) -> None:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.master)
-        self.path = os.ttyname(self.slave)
-        self._timer: asyncio.TimerHandle | None = None
-
-    def write(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def send_every(self, data: bytes, interval: float = 0.05) -> None:
-        """Keep sending `data`, like a meter does: opening a serial port flushes what was
-        written before, so a single early write would be lost."""
-        self.stop_sending()
-
-        def send() -> None:
-            with contextlib.suppress(OSError):
-                os.write(self.master, data)
-            self._timer = asyncio.get_running_loop().call_later(interval, send)
-
-        send()
-
-    def stop_sending(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def close(self) -> None:
-        self.stop_sending()
-        for fd in (self.master, self.slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import termios
-import tty
 from typing import TYPE_CHECKING
 
 import pytest
@@ -41,6 +40,7 @@ from custom_components.energy_gateway.meterlib.links import (
     serial_settings_for,
     tcp_connect_error,
 )
+from tests.pseudo_terminal import PseudoTerminal as Pty
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -49,30 +49,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Loopback TCP needs the socket guard of the Home Assistant test plugin lifted; it still
 # only lets connections go to 127.0.0.1.
 uses_tcp = pytest.mark.usefixtures("socket_enabled")
-
-
-class Pty:
-    """A pseudo-terminal: the link opens `path`, the test plays the meter on `master`."""
-
-    def __init__(self) -> None:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.master)
-        self.path = os.ttyname(self.slave)
-
-    def send(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def receive(self, size: int) -> bytes:
-        return os.read(self.master, size)
-
-    def hang_up(self) -> None:
-        if self.master >= 0:
-            os.close(self.master)
-            self.master = -1
-
-    def close(self) -> None:
-        self.hang_up()
-        os.close(self.slave)
 
 
 @pytest.fixture

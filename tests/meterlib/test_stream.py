@@ -6,8 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import contextlib
 import logging
-import os
-import tty
 from typing import TYPE_CHECKING
 
 import pytest
@@ -36,6 +34,7 @@ from custom_components.energy_gateway.meterlib.stream import (
     probe_serial,
     wait_for_first_snapshot,
 )
+from tests.pseudo_terminal import PseudoTerminal as Pty
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -179,32 +178,9 @@ async def servers(socket_enabled: None) -> AsyncIterator[Callable[..., Awaitable
         await server.stop()
 
 
-class Pty:
-    """A pseudo-terminal: links open `path`, the test plays the meter on `master`."""
-
-    def __init__(self) -> None:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.master)
-        os.set_blocking(self.master, False)  # never block the test when nobody reads
-        self.path = os.ttyname(self.slave)
-
-    def send(self, data: bytes) -> None:
-        with contextlib.suppress(BlockingIOError):
-            os.write(self.master, data)
-
-    def hang_up(self) -> None:
-        if self.master >= 0:
-            os.close(self.master)
-            self.master = -1
-
-    def close(self) -> None:
-        self.hang_up()
-        os.close(self.slave)
-
-
 @pytest.fixture
 def pty() -> Iterator[Pty]:
-    terminal = Pty()
+    terminal = Pty(blocking=False)
     yield terminal
     terminal.close()
 
