@@ -42,6 +42,7 @@ type EnergyGatewayConfigEntry = ConfigEntry[EnergyGatewayRuntime]
 # The capacity tracker's state is saved at most this often (and on unload).
 _CAPACITY_SAVE_DELAY = 60
 _STORAGE_VERSION = 1
+_MISSING = object()
 
 
 @dataclass(kw_only=True)
@@ -98,6 +99,7 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         self.last_snapshot_time: datetime | None = None
         # `DataUpdateCoordinator.data` is typed as never None; this is the honest view.
         self.latest: MeterData | None = None
+        self.changed_keys: set[str] = set()
 
     async def _async_setup(self) -> None:
         """Restore saved capacity history and start reading the meter."""
@@ -160,7 +162,12 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         published = self.window.add(snapshot, now)
         if published is None:
             return
+        previous = self.latest.values if self.latest is not None else {}
         data = self.latest = self.publisher.publish(published, dt_util.now())
+        # Most registers repeat every telegram; entities skip work for keys not listed here.
+        self.changed_keys = {
+            key for key, value in data.values.items() if previous.get(key, _MISSING) != value
+        } | (previous.keys() - data.values.keys())
         self._store.async_delay_save(self.publisher.capacity_dict, _CAPACITY_SAVE_DELAY)
         if self._stale:
             self._stale = False

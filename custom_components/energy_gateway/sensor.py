@@ -304,5 +304,13 @@ class MeterSensor(MeterEntity, SensorEntity):
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when it changed: most registers repeat every telegram."""
+        description = self.entity_description
+        if (
+            description.key not in self.coordinator.changed_keys
+            and not description.link_diagnostic
+            and description.attributes_fn is None
+            and self._attr_available == self.coordinator.available
+        ):
+            return
         if self._refresh_attributes():
             self.async_write_ha_state()
