@@ -66,7 +66,7 @@ def register_devices(
             config_entry_id=entry.entry_id,
             identifiers={device_identifier(entry, channel)},
             translation_key=f"mbus_{mbus_kind(mbus_type)}",
-            translation_placeholders={"channel": str(channel)},
+            translation_placeholders={"channel": str(channel), "meter": entry.title},
             serial_number=equipment,
         )
         # `via_device` in DeviceInfo is deprecated from 2026.8 and `via_device_id` does not

@@ -472,7 +472,7 @@ def test_identity_and_information() -> None:
 def test_mbus_readings(
     mbus_type: int | None, unit: str | None, key: str, device_class: str | None
 ) -> None:
-    for code in ("0-1:24.2.1", "0-2:24.2.3", "0-3:24.3.0"):
+    for code in ("0-1:24.2.1", "0-2:24.2.3"):
         info = describe(code, unit, mbus_type)
         assert info.translation_key == key
         assert info.device_class == device_class
@@ -480,6 +480,15 @@ def test_mbus_readings(
         assert info.counter
         assert not info.diagnostic
         assert info.placeholders == ()
+
+
+def test_dsmr2_gas_profile_header_is_not_a_second_reading() -> None:
+    """The DSMR 2.2/3 gas line's header (its value is a time) stays a generic code; the
+    reading itself is reported as 0-n:24.2.1."""
+    info = describe("0-1:24.3.0", None, 3)
+    assert info.translation_key == "obis_code"
+    assert info.placeholders == (("code", "0-1:24.3.0"),)
+    assert not info.counter
 
 
 def test_mbus_reading_precision() -> None:

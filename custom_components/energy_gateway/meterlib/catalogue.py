@@ -361,7 +361,9 @@ _MBUS: Final[Mapping[tuple[int, int, int], _Spec]] = {
 
 # The reading of a sub-meter: 24.2.1 (DSMR 4/5), 24.2.3 (Belgian temperature-corrected gas),
 # 24.3.0 (DSMR 2.2/3 gas).
-_MBUS_READING_CODES: Final = frozenset({(24, 2, 1), (24, 2, 3), (24, 3, 0)})
+# 0-n:24.3.0 (DSMR 2.2/3) is only the header of the gas profile: the parser reports its
+# reading as 0-n:24.2.1, so the header is described generically, not as a second reading.
+_MBUS_READING_CODES: Final = frozenset({(24, 2, 1), (24, 2, 3)})
 _MBUS_READINGS: Final[Mapping[str, _Spec]] = {
     "gas": _Spec("gas_consumption", _GAS, _TOTAL_INCREASING, counter=True),
     "water": _Spec("water_consumption", _WATER, _TOTAL_INCREASING, counter=True),
