@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .dlms.decoder import FrameInfo
+
 
 class MeterLibError(Exception):
     """Base class of every error this library raises on purpose."""
@@ -9,6 +14,10 @@ class MeterLibError(Exception):
 
 class DecodeError(MeterLibError):
     """Bytes that cannot be turned into a snapshot."""
+
+    frame: FrameInfo | None = None
+    """What the DLMS decoder saw of the failed message (framing, security, system title);
+    None from the other decoders."""
 
     def __init__(self, *args: object, raw: bytes = b"") -> None:
         super().__init__(*args)

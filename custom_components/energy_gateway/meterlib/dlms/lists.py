@@ -1,0 +1,199 @@
+"""Push lists that do not describe themselves fully: positional lists and unscaled pairs.
+
+Most meters send each value with its OBIS code and a scaler-unit. Three kinds of list leave
+something out, and these tables fill it in:
+
+* Positional lists without OBIS codes: Kaifa's Norwegian HAN lists (list identifier
+  `KFM_001`, after the NEK HAN list definitions) and its single-value list 1. They are told
+  apart by their length.
+* (OBIS, value) pairs without scaler-unit: Kamstrup (`Kamstrup_V0001`, Norway and Denmark)
+  sends raw integers in fixed units (currents and power factors in hundredths, energy in
+  10 Wh steps); Landis+Gyr's CII push sends Wh, W, varh and var unscaled. Units follow from
+  the OBIS code (`pair_scale`), scalers from a per-list override.
+* Flat Netz NÖ structures put the clock first and the meter number last, both without OBIS
+  code; `notification.py` maps those by their position and shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """How a positional value is read."""
+
+    NUMBER = "number"
+    TEXT = "text"
+    DATETIME = "datetime"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One position of a positional list."""
+
+    obis: str
+    scaler: int = 0
+    unit: str | None = None
+    kind: Kind = Kind.NUMBER
+
+
+LIST_ID = "1-1:0.2.129"
+"""OBIS code of the list version identifier (NEK HAN: `AIDON_V0001`, `KFM_001`, ...)."""
+CLOCK = "0-0:1.0.0"
+METER_ID = "0-0:96.1.0"
+METER_TYPE = "0-0:96.1.7"
+
+_KAIFA_IDS = (
+    Field(LIST_ID, kind=Kind.TEXT),
+    Field(METER_ID, kind=Kind.TEXT),
+    Field(METER_TYPE, kind=Kind.TEXT),
+)
+_KAIFA_POWERS = (
+    Field("1-0:1.7.0", 0, "W"),
+    Field("1-0:2.7.0", 0, "W"),
+    Field("1-0:3.7.0", 0, "var"),
+    Field("1-0:4.7.0", 0, "var"),
+)
+# Kaifa sends currents in mA and voltages in tenths of a volt.
+_KAIFA_L1 = (Field("1-0:31.7.0", -3, "A"), Field("1-0:32.7.0", -1, "V"))
+_KAIFA_THREE_PHASE = (
+    Field("1-0:31.7.0", -3, "A"),
+    Field("1-0:51.7.0", -3, "A"),
+    Field("1-0:71.7.0", -3, "A"),
+    Field("1-0:32.7.0", -1, "V"),
+    Field("1-0:52.7.0", -1, "V"),
+    Field("1-0:72.7.0", -1, "V"),
+)
+_KAIFA_HOURLY = (
+    Field(CLOCK, kind=Kind.DATETIME),
+    Field("1-0:1.8.0", 0, "Wh"),
+    Field("1-0:2.8.0", 0, "Wh"),
+    Field("1-0:3.8.0", 0, "varh"),
+    Field("1-0:4.8.0", 0, "varh"),
+)
+_KAIFA_LISTS: dict[int, tuple[Field, ...]] = {
+    9: _KAIFA_IDS + _KAIFA_POWERS + _KAIFA_L1,  # list 2, one phase
+    13: _KAIFA_IDS + _KAIFA_POWERS + _KAIFA_THREE_PHASE,  # list 2, three phases
+    14: _KAIFA_IDS + _KAIFA_POWERS + _KAIFA_L1 + _KAIFA_HOURLY,  # list 3, one phase
+    18: _KAIFA_IDS + _KAIFA_POWERS + _KAIFA_THREE_PHASE + _KAIFA_HOURLY,  # list 3
+}
+_KAIFA_LIST_1 = (Field("1-0:1.7.0", 0, "W"),)
+KAIFA_LIST_1 = "kaifa-list-1"
+"""Variant name of Kaifa's list 1, which carries no list identifier."""
+KAIFA = "Kaifa"
+
+
+def positional_fields(list_id: str | None, count: int) -> tuple[Field, ...] | None:
+    """The fields of a positional list with `count` values, None when it is not known."""
+    if list_id is None:
+        return _KAIFA_LIST_1 if count == 1 else None
+    if list_id.startswith("KFM_"):
+        return _KAIFA_LISTS.get(count)
+    return None
+
+
+# Units of unscaled electricity values, by the quantity (C group folded onto L1..L3 as in
+# `catalogue.py`) for instantaneous/demand values (D = 4..7) and cumulative ones (D = 8, 9).
+_POWER_UNITS: dict[int, str | None] = {
+    1: "W",
+    2: "W",
+    3: "var",
+    4: "var",
+    5: "var",
+    6: "var",
+    7: "var",
+    8: "var",
+    9: "VA",
+    10: "VA",
+    11: "A",
+    12: "V",
+    13: None,  # power factor
+    14: "Hz",
+    15: "W",
+    16: "W",
+}
+_ENERGY_UNITS: dict[int, str | None] = {
+    1: "Wh",
+    2: "Wh",
+    3: "varh",
+    4: "varh",
+    5: "varh",
+    6: "varh",
+    7: "varh",
+    8: "varh",
+    9: "VAh",
+    10: "VAh",
+    15: "Wh",
+    16: "Wh",
+}
+_NEUTRAL = {91: "A", 92: "V"}
+_POWER_D = frozenset((4, 5, 6, 7))
+_ENERGY_D = frozenset((8, 9))
+_CURRENT, _POWER_FACTOR = 11, 13
+_PHASES = 80  # C groups 1..80: total and L1..L3 in steps of 20
+
+
+def _quantity(c: int) -> int:
+    return (c - 1) % 20 + 1
+
+
+def pair_scale(list_id: str | None, a: int, c: int, d: int) -> tuple[int, str | None] | None:
+    """Scaler and unit of an unscaled value with OBIS groups A, C, D; None when unknown.
+
+    Only electricity values (A = 1) are known; the scaler is 0 unless the list says
+    otherwise (Kamstrup).
+    """
+    if a != 1:
+        return None
+    unit: str | None
+    if d in _POWER_D:
+        if c in _NEUTRAL:
+            unit = _NEUTRAL[c]
+        elif 1 <= c <= _PHASES and _quantity(c) in _POWER_UNITS:
+            unit = _POWER_UNITS[_quantity(c)]
+        else:
+            return None
+    elif d in _ENERGY_D and 1 <= c <= _PHASES and _quantity(c) in _ENERGY_UNITS:
+        unit = _ENERGY_UNITS[_quantity(c)]
+    else:
+        return None
+    return _kamstrup_scaler(c, d) if _is_kamstrup(list_id) else 0, unit
+
+
+def _is_kamstrup(list_id: str | None) -> bool:
+    return list_id is not None and list_id.startswith("Kamstrup")
+
+
+def _kamstrup_scaler(c: int, d: int) -> int:
+    """Kamstrup: currents and power factors in hundredths, energy registers in 10 Wh."""
+    if d in _ENERGY_D:
+        return 1
+    if d in _POWER_D and 1 <= c <= _PHASES and _quantity(c) in (_CURRENT, _POWER_FACTOR):
+        return -2
+    return 0
+
+
+def alias(list_id: str | None, obis: str) -> str:
+    """The code a value is reported under.
+
+    Kamstrup numbers the meter's own registers on channel B = 1, its clock too
+    (0-1:1.0.0). Elsewhere in this library A = 0 codes with B ≠ 0 belong to M-Bus
+    sub-meters, so the clock is reported as the meter clock 0-0:1.0.0. Electricity codes
+    keep their B = 1, which the catalogue ignores.
+    """
+    if obis == "0-1:1.0.0" and _is_kamstrup(list_id):
+        return CLOCK
+    return obis
+
+
+_LIST_MANUFACTURERS = (("AIDON", "Aidon"), ("Kamstrup", "Kamstrup"), ("KFM", KAIFA))
+
+
+def manufacturer_from_list_id(list_id: str | None) -> str | None:
+    """Manufacturer named by a list identifier (`AIDON_V0001`, `Kamstrup_V0001`, `KFM_001`)."""
+    if list_id:
+        for prefix, name in _LIST_MANUFACTURERS:
+            if list_id.startswith(prefix):
+                return name
+    return None

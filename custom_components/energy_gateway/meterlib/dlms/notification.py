@@ -1,0 +1,404 @@
+"""data-notification APDUs (tag 0x0F) and the readings their bodies carry.
+
+`0F | long-invoke-id-and-priority(4) | date-time | body`, where the date-time is `00`
+(absent), `0C` + 12 bytes, or `09 0C` + 12 bytes (a tagged octet-string, Kaifa Norway).
+
+The body is a structure or array, laid out in one of the ways meters use:
+
+* structures of (OBIS octet-string(6), value[, scaler-unit]) — Aidon, Iskraemeco, the
+  KSM-West Kaifa list (`obis-structures`);
+* the same triples flat in one structure — Netz NÖ (`obis-triples`);
+* flat (OBIS, value) pairs without scaler-unit — Kamstrup, Landis+Gyr (`obis-pairs`), scaled
+  by `lists.pair_scale`;
+* positional values without OBIS — Kaifa Norway, mapped by `lists.positional_fields`.
+
+In the OBIS-keyed layouts a few values come without code: a leading list identifier
+(Kamstrup) or clock (Netz NÖ, Landis+Gyr), a trailing meter number (Netz NÖ). They are
+reported as 1-1:0.2.129, 0-0:1.0.0 and 0-0:96.1.0.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..errors import DecodeError
+from ..manufacturers import manufacturer_from_flag
+from ..model import Reading, ReadingValue
+from . import lists
+from .axdr import (
+    DATE_TIME_LENGTH,
+    BitString,
+    CosemDate,
+    CosemDateTime,
+    CosemTime,
+    Data,
+    Tag,
+    TruncatedError,
+    decode,
+    parse_date_time,
+)
+from .units import apply_scaler, unit_name
+
+NOTIFICATION_TAG = 0x0F
+_INVOKE_ID = 4
+_OBIS_LENGTH = 6
+_OBIS_A = frozenset((0, 1))  # abstract and electricity: what these meters push
+_NUMBERS = frozenset(
+    (
+        Tag.DOUBLE_LONG,
+        Tag.DOUBLE_LONG_UNSIGNED,
+        Tag.INTEGER,
+        Tag.LONG,
+        Tag.UNSIGNED,
+        Tag.LONG_UNSIGNED,
+        Tag.LONG64,
+        Tag.LONG64_UNSIGNED,
+        Tag.ENUM,
+        Tag.FLOAT32,
+        Tag.FLOAT64,
+        Tag.BCD,
+    )
+)
+_TEXT = frozenset((Tag.OCTET_STRING, Tag.VISIBLE_STRING, Tag.UTF8_STRING))
+_CONTAINERS = frozenset((Tag.STRUCTURE, Tag.ARRAY))
+
+LAYOUT_STRUCTURES = "obis-structures"
+LAYOUT_TRIPLES = "obis-triples"
+LAYOUT_PAIRS = "obis-pairs"
+LAYOUT_POSITIONAL = "positional"
+LOGICAL_DEVICE_NAME = "0-0:42.0.0"
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One data-notification."""
+
+    invoke_id: int
+    """long-invoke-id-and-priority, as sent."""
+    date_time: CosemDateTime | None
+    body: Data
+    length: int
+    """Bytes the APDU occupied."""
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What a notification body says."""
+
+    readings: dict[str, Reading]
+    list_id: str | None
+    """The list version identifier, when the list names itself."""
+    layout: str
+    """How the values were laid out (see the module docstring), or a positional list's name."""
+    manufacturer: str | None
+    """Maker named by the list identifier or the logical device name (0-0:42.0.0)."""
+
+
+def parse_notification(data: bytes, pos: int = 0) -> Notification:
+    """Read the data-notification starting at `pos`.
+
+    Raises TruncatedError when the bytes end inside it, DecodeError when it is malformed.
+    """
+    if pos >= len(data):
+        raise TruncatedError("data-notification is cut off")
+    if data[pos] != NOTIFICATION_TAG:
+        raise DecodeError(f"not a data-notification (APDU tag 0x{data[pos]:02X})")
+    start = pos + 1 + _INVOKE_ID
+    if start >= len(data):
+        raise TruncatedError("data-notification header is cut off")
+    invoke_id = int.from_bytes(data[pos + 1 : start], "big")
+    form = data[start]
+    if form == 0:
+        date_time, body_start = None, start + 1
+    elif form == DATE_TIME_LENGTH:
+        date_time, body_start = _date_time(data, start + 1)
+    elif form == Tag.OCTET_STRING:
+        if start + 1 >= len(data):
+            raise TruncatedError("data-notification date-time is cut off")
+        if data[start + 1] != DATE_TIME_LENGTH:
+            raise DecodeError(f"data-notification date-time of {data[start + 1]} bytes")
+        date_time, body_start = _date_time(data, start + 2)
+    else:
+        raise DecodeError(f"data-notification date-time starts with 0x{form:02X}")
+    body, end = decode(data, body_start)
+    return Notification(invoke_id, date_time, body, end - pos)
+
+
+def _date_time(data: bytes, pos: int) -> tuple[CosemDateTime, int]:
+    end = pos + DATE_TIME_LENGTH
+    if end > len(data):
+        raise TruncatedError("data-notification date-time is cut off")
+    return parse_date_time(data[pos:end]), end
+
+
+def parse_notifications(data: bytes) -> tuple[Notification, ...]:
+    """Read the data-notifications that fill `data` back to back (usually one).
+
+    Raises DecodeError unless the bytes are exactly a sequence of notifications.
+    """
+    notifications = []
+    pos = 0
+    while pos < len(data):
+        try:
+            notification = parse_notification(data, pos)
+        except TruncatedError as err:
+            raise DecodeError(f"{err} (the APDU ends inside it)") from None
+        notifications.append(notification)
+        pos += notification.length
+    if not notifications:
+        raise DecodeError("empty APDU")
+    return tuple(notifications)
+
+
+def plausible(notifications: tuple[Notification, ...]) -> bool:
+    """Whether unauthenticated plaintext looks like what a meter sends (wrong-key check).
+
+    The caller already knows the bytes parse as notifications to the last byte; on top of
+    that every date-time must be a plausible clock reading and every body a structure or
+    array.
+    """
+    return all(
+        (note.date_time is None or note.date_time.plausible()) and note.body.tag in _CONTAINERS
+        for note in notifications
+    )
+
+
+def read_body(body: Data) -> Content:
+    """Turn a notification body into readings.
+
+    Raises DecodeError when the body holds no OBIS code and is no known positional list.
+    """
+    items = body.value if body.tag in _CONTAINERS else (body,)
+    assert isinstance(items, tuple)
+    keyed, unkeyed, forms = _split(items)
+    if not keyed:
+        return _positional(items)
+    list_id = next(
+        (
+            value.value
+            for _, obis, value, _ in keyed
+            if obis[2:5] == b"\x00\x02\x81" and isinstance(value.value, str)
+        ),
+        None,
+    )
+    extra = _unkeyed_readings(unkeyed, len(items))
+    if list_id is None and lists.LIST_ID in extra:
+        text = extra[lists.LIST_ID][1].value
+        list_id = text if isinstance(text, str) else None
+    found: list[tuple[int, Reading]] = list(extra.values())
+    for index, obis, value, scaler_unit in keyed:
+        code = lists.alias(list_id, _obis_text(obis))
+        reading = _reading(code, obis, value, scaler_unit, list_id)
+        if reading is not None:
+            found.append((index, reading))
+    readings: dict[str, Reading] = {}
+    for _, reading in sorted(found, key=lambda pair: pair[0]):
+        readings.setdefault(reading.obis, reading)
+    layout = forms.most_common(1)[0][0]
+    device = readings.get(LOGICAL_DEVICE_NAME)
+    maker = lists.manufacturer_from_list_id(list_id)
+    if maker is None and device is not None and isinstance(device.value, str):
+        maker = manufacturer_from_flag(device.value)
+    return Content(readings, list_id, layout, maker)
+
+
+type _Keyed = tuple[int, bytes, Data, tuple[int, int] | None]
+"""Position in the body, OBIS code, value, scaler-unit."""
+
+
+def _split(items: tuple[Data, ...]) -> tuple[list[_Keyed], list[tuple[int, Data]], Counter[str]]:
+    """Sort the items into OBIS-keyed values and the rest (with their positions)."""
+    keyed: list[_Keyed] = []
+    unkeyed: list[tuple[int, Data]] = []
+    forms: Counter[str] = Counter()
+    count = len(items)
+    index = 0
+    while index < count:
+        item = items[index]
+        inner = item.value
+        if item.tag == Tag.STRUCTURE and isinstance(inner, tuple) and 2 <= len(inner) <= 3:
+            obis = _obis(inner[0])
+            if obis is not None:
+                scaler_unit = _scaler_unit(inner[2]) if len(inner) == 3 else None
+                keyed.append((index, obis, inner[1], scaler_unit))
+                forms[LAYOUT_STRUCTURES] += 1
+                index += 1
+                continue
+        obis = _obis(item)
+        if obis is not None and index + 1 < count:
+            scaler_unit = _scaler_unit(items[index + 2]) if index + 2 < count else None
+            keyed.append((index, obis, items[index + 1], scaler_unit))
+            forms[LAYOUT_PAIRS if scaler_unit is None else LAYOUT_TRIPLES] += 1
+            index += 2 if scaler_unit is None else 3
+            continue
+        unkeyed.append((index, item))
+        index += 1
+    return keyed, unkeyed, forms
+
+
+def _obis(item: Data) -> bytes | None:
+    value = item.value
+    if (
+        item.tag == Tag.OCTET_STRING
+        and isinstance(value, bytes)
+        and len(value) == _OBIS_LENGTH
+        and value[0] in _OBIS_A
+    ):
+        return value
+    return None
+
+
+def _scaler_unit(item: Data) -> tuple[int, int] | None:
+    inner = item.value
+    if (
+        item.tag == Tag.STRUCTURE
+        and isinstance(inner, tuple)
+        and len(inner) == 2
+        and inner[0].tag == Tag.INTEGER
+        and inner[1].tag == Tag.ENUM
+    ):
+        scaler, unit = inner[0].value, inner[1].value
+        assert isinstance(scaler, int)
+        assert isinstance(unit, int)
+        return scaler, unit
+    return None
+
+
+def _obis_text(obis: bytes) -> str:
+    return f"{obis[0]}-{obis[1]}:{obis[2]}.{obis[3]}.{obis[4]}"
+
+
+def _reading(
+    code: str, obis: bytes, value: Data, scaler_unit: tuple[int, int] | None, list_id: str | None
+) -> Reading | None:
+    raw = value.value
+    if value.tag in _NUMBERS and isinstance(raw, (int, float)):
+        if scaler_unit is not None:
+            unit = unit_name(scaler_unit[1])
+            return Reading(code, apply_scaler(raw, scaler_unit[0], unit), unit)
+        scale = lists.pair_scale(list_id, obis[0], obis[2], obis[3])
+        if scale is not None:
+            return Reading(code, apply_scaler(raw, *scale), scale[1])
+        return Reading(code, apply_scaler(raw, 0, None))
+    if value.tag == Tag.OCTET_STRING and isinstance(raw, bytes):
+        clock = obis[0] == 0 and obis[2:5] == b"\x01\x00\x00"
+        if clock or (len(raw) == DATE_TIME_LENGTH and not _printable(raw)):
+            moment = _octet_date_time(raw)
+            if moment is not None or clock:
+                return Reading(code, moment)
+    converted = _plain(value)
+    if converted is _SKIP:
+        return None
+    assert not isinstance(converted, _Skip)
+    return Reading(code, converted)
+
+
+class _Skip:
+    """Marks a value the reading model cannot hold (a nested structure or array)."""
+
+
+_SKIP = _Skip()
+
+
+def _plain(value: Data) -> ReadingValue | _Skip:
+    """A value as the reading model holds it, without scaling."""
+    raw = value.value
+    if isinstance(raw, bytes):
+        return _text(raw)
+    if isinstance(raw, str):
+        return raw.rstrip("\x00") or None
+    if isinstance(raw, (int, float)):
+        return apply_scaler(raw, 0, None)  # booleans as 0/1, NaN and infinities as None
+    if raw is None:
+        return raw
+    if isinstance(raw, CosemDateTime):
+        return raw.to_datetime()
+    if isinstance(raw, CosemDate):
+        day = raw.to_date()
+        return None if day is None else day.isoformat()
+    if isinstance(raw, CosemTime):
+        clock = raw.to_time()
+        return None if clock is None else clock.isoformat()
+    if isinstance(raw, BitString):
+        return str(raw)
+    return _SKIP
+
+
+def _printable(raw: bytes) -> bool:
+    return all(0x20 <= byte < 0x7F for byte in raw)
+
+
+def _text(raw: bytes) -> str | None:
+    """An octet-string as text: the characters when printable, else upper-case hex."""
+    if not raw:
+        return None
+    return raw.decode("ascii") if _printable(raw) else raw.hex().upper()
+
+
+def _octet_date_time(raw: bytes) -> datetime | None:
+    if len(raw) != DATE_TIME_LENGTH:
+        return None
+    return parse_date_time(raw).to_datetime()
+
+
+def _unkeyed_readings(
+    unkeyed: list[tuple[int, Data]], count: int
+) -> dict[str, tuple[int, Reading]]:
+    """Readings (with their positions) for the values of an OBIS-keyed list sent without code.
+
+    A leading date-time is the clock, leading text the list identifier, trailing text the
+    meter number (Netz NÖ); anything else without a code (numbers, binary strings) cannot be
+    named and is left out.
+    """
+    readings: dict[str, tuple[int, Reading]] = {}
+    for index, item in unkeyed:
+        raw = item.value
+        if item.tag not in _TEXT:
+            continue
+        if isinstance(raw, bytes) and len(raw) == DATE_TIME_LENGTH and not _printable(raw):
+            moment = _octet_date_time(raw)
+            if moment is not None and index == 0:
+                readings[lists.CLOCK] = index, Reading(lists.CLOCK, moment)
+            continue
+        if isinstance(raw, bytes) and not _printable(raw):
+            continue  # binary without a code: nothing says what it is
+        text = _plain(item)
+        if not isinstance(text, str):
+            continue
+        if index == 0:
+            readings[lists.LIST_ID] = index, Reading(lists.LIST_ID, text)
+        elif index == count - 1:
+            readings[lists.METER_ID] = index, Reading(lists.METER_ID, text)
+    return readings
+
+
+def _positional(items: tuple[Data, ...]) -> Content:
+    first = items[0].value if items else None
+    list_id = _plain(items[0]) if items and items[0].tag in _TEXT else None
+    if not isinstance(list_id, str):
+        list_id = None
+    fields = lists.positional_fields(list_id, len(items))
+    if fields is None:
+        name = list_id or (f"first value {first!r}" if items else "empty")
+        raise DecodeError(f"unknown list without OBIS codes: {len(items)} values ({name})")
+    readings: dict[str, Reading] = {}
+    for field, item in zip(fields, items, strict=True):
+        readings[field.obis] = _positional_reading(field, item)
+    if list_id is None:
+        return Content(readings, None, lists.KAIFA_LIST_1, lists.KAIFA)
+    return Content(readings, list_id, LAYOUT_POSITIONAL, lists.manufacturer_from_list_id(list_id))
+
+
+def _positional_reading(field: lists.Field, item: Data) -> Reading:
+    raw = item.value
+    if field.kind == lists.Kind.DATETIME:
+        if isinstance(raw, bytes):
+            return Reading(field.obis, _octet_date_time(raw))
+        if isinstance(raw, CosemDateTime):
+            return Reading(field.obis, raw.to_datetime())
+    if field.kind == lists.Kind.NUMBER and item.tag in _NUMBERS and isinstance(raw, (int, float)):
+        return Reading(field.obis, apply_scaler(raw, field.scaler, field.unit), field.unit)
+    converted = _plain(item)
+    return Reading(field.obis, None if isinstance(converted, _Skip) else converted)
