@@ -45,7 +45,9 @@ from .const import (
     DOMAIN,
     SERIAL_MODE_AUTO,
     SERIAL_MODES,
+    SOURCE_DLMS,
     SOURCE_P1,
+    SOURCES,
 )
 from .meterlib.links import describe_link, list_serial_ports
 from .meterlib.manufacturers import manufacturer_from_flag
@@ -61,15 +63,19 @@ _KEY_SCHEMA = vol.Schema(
 _PORT_SELECTOR = NumberSelector(
     NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
 )
-_MODE_SELECTOR = SelectSelector(
-    SelectSelectorConfig(
-        options=list(SERIAL_MODES),
-        mode=SelectSelectorMode.DROPDOWN,
-        translation_key=CONF_SERIAL_MODE,
+_SOURCE_NAMES = {SOURCE_P1: "P1 meter", SOURCE_DLMS: "meter"}
+
+
+def _mode_selector(source: str, *, auto: bool) -> SelectSelector:
+    """Serial settings the source kind uses, optionally with automatic detection first."""
+    modes = [SERIAL_MODE_AUTO] if auto else []
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[*modes, *SERIAL_MODES[source]],
+            mode=SelectSelectorMode.DROPDOWN,
+            translation_key=CONF_SERIAL_MODE,
+        )
     )
-)
-# Errors shown on the key form rather than on the connection form.
-_KEY_ERRORS = ("wrong_key", "invalid_key")
 
 
 def meter_unique_id(snapshot: Snapshot) -> str:
@@ -79,10 +85,13 @@ def meter_unique_id(snapshot: Snapshot) -> str:
     return f"p1-{snapshot.header or 'meter'}"
 
 
-def meter_title(snapshot: Snapshot) -> str:
-    """Entry title: the manufacturer (when known) and the meter id."""
-    maker = manufacturer_from_flag(snapshot.header)
-    name = f"{maker} P1 meter" if maker else "P1 meter"
+def meter_title(snapshot: Snapshot, source: str) -> str:
+    """Entry title: the manufacturer (when known), the kind and the meter id."""
+    maker = manufacturer_from_flag(snapshot.header) or (
+        snapshot.header if source == SOURCE_DLMS else None
+    )
+    kind = _SOURCE_NAMES[source]
+    name = f"{maker} {kind}" if maker else kind.capitalize()
     return f"{name} {snapshot.meter_id}" if snapshot.meter_id else name
 
 
@@ -91,6 +100,19 @@ def _keys_from(user_input: Mapping[str, Any]) -> dict[str, str | None]:
     return {
         CONF_KEY: normalise_key(user_input.get(CONF_KEY)),
         CONF_AUTH_KEY: normalise_key(user_input.get(CONF_AUTH_KEY)),
+    }
+
+
+def _frame_placeholders(frame: Any) -> dict[str, str]:
+    """What an encrypted DLMS source showed before its key was known."""
+    if frame is None:
+        return {"framing": "-", "security": "-", "manufacturer": "-", "system_title": "-"}
+    title = frame.system_title
+    return {
+        "framing": {"mbus": "M-Bus", "hdlc": "HDLC"}.get(frame.framing, frame.framing),
+        "security": "-" if frame.security_control is None else f"0x{frame.security_control:02X}",
+        "manufacturer": frame.manufacturer or "-",
+        "system_title": title.hex().upper() if title else "-",
     }
 
 
@@ -103,6 +125,7 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         """Start with nothing known about the meter."""
         self._data: dict[str, Any] = {}
         self._snapshot: Snapshot | None = None
+        self._frame: Any = None
 
     @staticmethod
     @callback
@@ -112,25 +135,67 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick the kind of meter interface."""
-        return self.async_show_menu(step_id="user", menu_options=[SOURCE_P1])
+        return self.async_show_menu(step_id="user", menu_options=list(SOURCES))
 
     async def async_step_p1(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """P1 port: through a serial cable or a network bridge."""
-        self._data = {CONF_SOURCE: SOURCE_P1}
-        return self.async_show_menu(step_id="p1", menu_options=["p1_serial", "p1_network"])
+        return self._connection_menu(SOURCE_P1)
+
+    async def async_step_dlms(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """DLMS/COSEM push (M-Bus customer interface, HDLC HAN port): cable or bridge."""
+        return self._connection_menu(SOURCE_DLMS)
+
+    def _connection_menu(self, source: str) -> ConfigFlowResult:
+        self._data = {CONF_SOURCE: source}
+        return self.async_show_menu(
+            step_id=source, menu_options=[f"{source}_serial", f"{source}_network"]
+        )
 
     async def async_step_p1_serial(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Choose a serial port from the system's list, or type one."""
+        """Choose the P1 cable's serial port."""
+        return await self._async_serial_step(user_input)
+
+    async def async_step_dlms_serial(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the M-Bus or HAN adapter's serial port."""
+        return await self._async_serial_step(user_input)
+
+    async def async_step_p1_network(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Enter the host and port of a P1 network bridge (ser2net, P1 Wi-Fi dongle)."""
+        return await self._async_network_step(user_input)
+
+    async def async_step_dlms_network(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Enter the host and port of a bridge serving the meter's raw push stream."""
+        return await self._async_network_step(user_input)
+
+    async def async_step_p1_key(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The P1 telegrams are encrypted: ask for the key."""
+        return await self._async_key_step(user_input)
+
+    async def async_step_dlms_key(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The push frames are encrypted: say what was seen and ask for the key."""
+        return await self._async_key_step(user_input)
+
+    @property
+    def _source(self) -> str:
+        return str(self._data.get(CONF_SOURCE, SOURCE_P1))
+
+    async def _async_serial_step(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        """Choose a serial port from the system's list, or type one; then listen."""
         errors: dict[str, str] = {}
         if user_input is not None:
             self._data.update(user_input, connection=CONNECTION_SERIAL)
-            if (error := await self._async_listen()) is None:
-                return await self._async_after_listen()
-            if error == "key_required":
-                return await self.async_step_p1_key()
-            errors["base"] = error
+            if (result := await self._async_listen_then_continue(errors)) is not None:
+                return result
         ports = await self.hass.async_add_executor_job(list_serial_ports)
         schema = vol.Schema(
             {
@@ -144,41 +209,48 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),
-                vol.Required(CONF_SERIAL_MODE, default=SERIAL_MODE_AUTO): _MODE_SELECTOR,
+                vol.Required(CONF_SERIAL_MODE, default=SERIAL_MODE_AUTO): _mode_selector(
+                    self._source, auto=True
+                ),
             }
         )
         return self.async_show_form(
-            step_id="p1_serial",
+            step_id=f"{self._source}_serial",
             data_schema=self.add_suggested_values_to_schema(schema, user_input),
             errors=errors,
         )
 
-    async def async_step_p1_network(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Enter the host and port of a network bridge (ser2net, P1 Wi-Fi dongle)."""
+    async def _async_network_step(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        """Enter a bridge's host and port; then listen."""
         errors: dict[str, str] = {}
         if user_input is not None:
             self._data.update(
                 {CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: int(user_input[CONF_PORT])},
                 connection=CONNECTION_NETWORK,
             )
-            if (error := await self._async_listen()) is None:
-                return await self._async_after_listen()
-            if error == "key_required":
-                return await self.async_step_p1_key()
-            errors["base"] = error
+            if (result := await self._async_listen_then_continue(errors)) is not None:
+                return result
         schema = vol.Schema(
             {vol.Required(CONF_HOST): TextSelector(), vol.Required(CONF_PORT): _PORT_SELECTOR}
         )
         return self.async_show_form(
-            step_id="p1_network",
+            step_id=f"{self._source}_network",
             data_schema=self.add_suggested_values_to_schema(schema, user_input),
             errors=errors,
         )
 
-    async def async_step_p1_key(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """The meter sends encrypted telegrams: ask for its key."""
+    async def _async_listen_then_continue(self, errors: dict[str, str]) -> ConfigFlowResult | None:
+        """Listen with the collected settings: confirm, ask for a key, or fill `errors`."""
+        error = await self._async_listen()
+        if error is None:
+            return await self._async_after_listen()
+        if error == "key_required":
+            return await self._async_key_step(None)
+        errors["base"] = error
+        return None
+
+    async def _async_key_step(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        """Ask for the key (only ever shown after encrypted data was seen)."""
         errors: dict[str, str] = {}
         if user_input is not None:
             try:
@@ -190,10 +262,13 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
                     return await self._async_after_listen()
                 errors["base"] = error
         return self.async_show_form(
-            step_id="p1_key",
+            step_id=f"{self._source}_key",
             data_schema=_KEY_SCHEMA,
             errors=errors,
-            description_placeholders={"link": describe_link(link_settings(self._data))},
+            description_placeholders={
+                "link": describe_link(link_settings(self._data)),
+                **_frame_placeholders(self._frame),
+            },
         )
 
     async def async_step_confirm(
@@ -202,7 +277,9 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         """Show what was found before the meter is added."""
         assert self._snapshot is not None
         if user_input is not None:
-            return self.async_create_entry(title=meter_title(self._snapshot), data=self._data)
+            return self.async_create_entry(
+                title=meter_title(self._snapshot, self._source), data=self._data
+            )
         return self.async_show_form(
             step_id="confirm",
             description_placeholders=self._found_placeholders(self._snapshot),
@@ -235,7 +312,9 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         if entry.data[CONF_CONNECTION] == CONNECTION_SERIAL:
             fields: dict[Any, Any] = {
                 vol.Required(CONF_SERIAL_PORT): TextSelector(),
-                vol.Required(CONF_SERIAL_MODE): _MODE_SELECTOR,
+                vol.Required(CONF_SERIAL_MODE): _mode_selector(
+                    entry.data.get(CONF_SOURCE, SOURCE_P1), auto=False
+                ),
             }
         else:
             fields = {
@@ -283,6 +362,7 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_listen(self) -> str | None:
         """Listen to the meter with the collected data; None on success, else an error key."""
         outcome = await probe_meter(self._data)
+        self._frame = outcome.frame or self._frame
         if outcome.snapshot is None:
             assert outcome.error is not None
             return outcome.error

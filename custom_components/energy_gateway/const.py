@@ -17,11 +17,18 @@ CONF_KEY: Final = "key"
 CONF_AUTH_KEY: Final = "auth_key"
 
 SOURCE_P1: Final = "p1"
+SOURCE_DLMS: Final = "dlms"
+SOURCES: Final = (SOURCE_P1, SOURCE_DLMS)
 CONNECTION_SERIAL: Final = "serial"
 CONNECTION_NETWORK: Final = "network"
 
 SERIAL_MODE_AUTO: Final = "auto"
-SERIAL_MODES: Final = ("auto", "115200_8n1", "115200_7e1", "9600_7e1")
+# Line settings each source kind offers, most common first (automatic detection tries them
+# in this order).
+SERIAL_MODES: Final = {
+    SOURCE_P1: ("115200_8n1", "115200_7e1", "9600_7e1"),
+    SOURCE_DLMS: ("2400_8e1", "2400_8n1", "9600_8n1", "9600_8e1", "115200_8n1"),
+}
 
 # Entry options
 CONF_PUBLISH_INTERVAL: Final = "publish_interval"

@@ -9,6 +9,7 @@ from .const import DOMAIN
 from .coordinator import EnergyGatewayConfigEntry
 from .meterlib.catalogue import mbus_kind
 from .meterlib.manufacturers import manufacturer_from_flag
+from .meterlib.model import Snapshot
 from .meterlib.publisher import MeterData
 
 _VERSION_CODES = ("1-3:0.2.8", "0-0:96.1.4")
@@ -45,8 +46,11 @@ def register_devices(
         config_entry_id=entry.entry_id,
         identifiers={device_identifier(entry, 0)},
         name=entry.title,
-        manufacturer=manufacturer_from_flag(snapshot.header),
-        model=snapshot.header,
+        # P1 headers start with a FLAG id; DLMS snapshots carry the manufacturer's name and
+        # the meter's list identifier instead.
+        manufacturer=manufacturer_from_flag(snapshot.header)
+        or (snapshot.header if _is_dlms(snapshot) else None),
+        model=snapshot.variant if _is_dlms(snapshot) else snapshot.header,
         serial_number=snapshot.meter_id,
         sw_version=version,
     )
@@ -73,6 +77,10 @@ def register_devices(
         # exist in 2025.4; updating the registry entry works on both.
         if sub_meter.via_device_id != meter.id:
             registry.async_update_device(sub_meter.id, via_device_id=meter.id)
+
+
+def _is_dlms(snapshot: Snapshot) -> bool:
+    return snapshot.format.endswith("dlms")
 
 
 def is_stale_device(entry: EnergyGatewayConfigEntry, device: dr.DeviceEntry) -> bool:

@@ -12,10 +12,12 @@ from .const import (
     CONF_KEY,
     CONF_SERIAL_MODE,
     CONF_SERIAL_PORT,
+    CONF_SOURCE,
     CONNECTION_SERIAL,
     FIRST_MESSAGE_TIMEOUT,
     SERIAL_MODE_AUTO,
     SERIAL_MODES,
+    SOURCE_P1,
 )
 from .meterlib.errors import (
     ChecksumError,
@@ -41,6 +43,8 @@ class ProbeOutcome:
     error: str | None = None
     serial_mode: str | None = None
     """The serial settings that worked, when the user chose automatic detection."""
+    frame: Any = None
+    """What an encrypted source showed before a key was given (a DLMS `FrameInfo`)."""
 
 
 def classify(result: FirstResult) -> ProbeOutcome:
@@ -48,8 +52,9 @@ def classify(result: FirstResult) -> ProbeOutcome:
     if result.snapshot is not None:
         return ProbeOutcome(snapshot=result.snapshot)
     errors = result.errors
-    if any(isinstance(error, KeyRequiredError) for error in errors):
-        return ProbeOutcome(error="key_required")
+    for error in errors:
+        if isinstance(error, KeyRequiredError):
+            return ProbeOutcome(error="key_required", frame=getattr(error, "frame", None))
     if any(isinstance(error, WrongKeyError) for error in errors):
         return ProbeOutcome(error="wrong_key")
     if errors and all(isinstance(error, ChecksumError) for error in errors):
@@ -70,7 +75,7 @@ async def probe_meter(data: Mapping[str, Any]) -> ProbeOutcome:
     if data[CONF_CONNECTION] != CONNECTION_SERIAL:
         modes = [None]
     elif modes[0] == SERIAL_MODE_AUTO:
-        modes = [mode for mode in SERIAL_MODES if mode != SERIAL_MODE_AUTO]
+        modes = list(SERIAL_MODES[data.get(CONF_SOURCE, SOURCE_P1)])
         timeout = min(timeout, AUTO_MODE_TIMEOUT)
     outcome: ProbeOutcome | None = None
     for mode in modes:
@@ -93,7 +98,7 @@ async def probe_meter(data: Mapping[str, Any]) -> ProbeOutcome:
             continue
         outcome = classify(result)
         if outcome.snapshot is not None or outcome.error in ("key_required", "wrong_key"):
-            return ProbeOutcome(outcome.snapshot, outcome.error, mode)
+            return ProbeOutcome(outcome.snapshot, outcome.error, mode, outcome.frame)
     return outcome or ProbeOutcome(error="cannot_connect")
 
 

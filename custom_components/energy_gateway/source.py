@@ -13,8 +13,12 @@ from .const import (
     CONF_KEY,
     CONF_SERIAL_MODE,
     CONF_SERIAL_PORT,
+    CONF_SOURCE,
     CONNECTION_NETWORK,
+    SOURCE_DLMS,
+    SOURCE_P1,
 )
+from .meterlib.dlms import DlmsDecoder
 from .meterlib.links import LinkSettings, TcpSettings, serial_settings_for
 from .meterlib.p1.decoder import P1Decoder
 from .meterlib.stream import StreamDecoder
@@ -35,4 +39,7 @@ def key_bytes(data: Mapping[str, Any], name: str) -> bytes | None:
 
 def create_decoder(data: Mapping[str, Any]) -> StreamDecoder:
     """Return a fresh decoder for the entry's source kind."""
-    return P1Decoder(key=key_bytes(data, CONF_KEY), auth_key=key_bytes(data, CONF_AUTH_KEY))
+    key, auth_key = key_bytes(data, CONF_KEY), key_bytes(data, CONF_AUTH_KEY)
+    if data.get(CONF_SOURCE, SOURCE_P1) == SOURCE_DLMS:
+        return DlmsDecoder(key=key, auth_key=auth_key)
+    return P1Decoder(key=key, auth_key=auth_key)

@@ -104,9 +104,10 @@ def pseudo_terminal() -> Generator[PseudoTerminal]:
 def network_entry(port: int, unique_id: str = "K8EG004046395507", **extra: Any) -> MockConfigEntry:
     """A config entry for a P1 meter behind a TCP bridge on 127.0.0.1."""
     options = extra.pop("options", {})
+    title = extra.pop("title", f"P1 meter {unique_id}")
     return MockConfigEntry(
         domain=DOMAIN,
-        title=f"P1 meter {unique_id}",
+        title=title,
         unique_id=unique_id,
         data={
             CONF_SOURCE: SOURCE_P1,

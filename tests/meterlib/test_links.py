@@ -118,10 +118,19 @@ def test_settings_and_presets() -> None:
     assert serial_settings_for("/dev/ttyS0", "9600_7e1") == SerialSettings(
         "/dev/ttyS0", 9600, 7, "E", 1
     )
-    assert set(SERIAL_PRESETS) == {"115200_8n1", "115200_7e1", "9600_7e1"}
+    assert set(SERIAL_PRESETS) == {
+        "115200_8n1",
+        "115200_7e1",
+        "9600_7e1",
+        "2400_8e1",
+        "2400_8n1",
+        "9600_8n1",
+        "9600_8e1",
+    }
     for name in SERIAL_PRESETS:
         assert preset_of(serial_settings_for("/dev/x", name)) == name
-    assert preset_of(SerialSettings("/dev/x", baudrate=2400)) is None
+    assert preset_of(SerialSettings("/dev/x", baudrate=2400)) == "2400_8n1"
+    assert preset_of(SerialSettings("/dev/x", baudrate=4800)) is None
     with pytest.raises(ValueError, match="Unknown serial preset"):
         serial_settings_for("/dev/x", "300_5n2")
 

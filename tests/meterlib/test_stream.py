@@ -13,6 +13,7 @@ import pytest
 from custom_components.energy_gateway.meterlib.errors import (
     ChecksumError,
     DecodeError,
+    KeyRequiredError,
     LinkError,
     PortNotFoundError,
 )
@@ -68,6 +69,8 @@ class LineDecoder:
                 results.append(Snapshot("test", "meter-1", None, {ENERGY: reading}))
             elif line == b"CRC":
                 results.append(ChecksumError("CRC mismatch", raw=line))
+            elif line == b"NOKEY":
+                results.append(KeyRequiredError("encrypted", raw=line))
             elif line == b"NORAW":
                 results.append(DecodeError("no raw"))
             elif line:
@@ -674,6 +677,19 @@ async def test_first_snapshot_collects_earlier_errors(
     assert [type(error) for error in result.errors] == [DecodeError, ChecksumError]
     assert len(prefix) <= result.bytes_received <= len(prefix) + 5
     await wait_until(lambda: server.clients_gone == 1)  # the link was closed
+
+
+@uses_tcp
+async def test_first_snapshot_stops_at_a_missing_key(
+    servers: Callable[..., Awaitable[ScriptedServer]],
+) -> None:
+    """A key that is missing will not appear by waiting: the wait ends at that error, before
+    the snapshot that follows it on the wire."""
+    server = await servers(send_and_hold(b"CRC\nNOKEY\nOK 9\n"))
+    result = await wait_for_first_snapshot(server.link(), LineDecoder(), GUARD)
+    assert result.snapshot is None
+    assert [type(error) for error in result.errors] == [ChecksumError, KeyRequiredError]
+    await wait_until(lambda: server.clients_gone == 1)
 
 
 @uses_tcp

@@ -78,6 +78,10 @@ SERIAL_PRESETS: dict[str, SerialPreset] = {
     "115200_8n1": SerialPreset(115200, 8, "N", 1),  # DSMR 5, e-MUCS, Smarty, ...
     "115200_7e1": SerialPreset(115200, 7, "E", 1),  # DSMR 4
     "9600_7e1": SerialPreset(9600, 7, "E", 1),  # DSMR 2.2 / 3
+    "2400_8e1": SerialPreset(2400, 8, "E", 1),  # wired M-Bus pushes (TINETZ, Netz NÖ)
+    "2400_8n1": SerialPreset(2400, 8, "N", 1),  # some Netz NÖ Kaifa meters
+    "9600_8n1": SerialPreset(9600, 8, "N", 1),  # HDLC HAN ports (Aidon, Kaifa, Kamstrup)
+    "9600_8e1": SerialPreset(9600, 8, "E", 1),  # HDLC HAN ports with parity
 }
 
 

@@ -28,13 +28,15 @@ from .catalogue import (
 from .guard import CounterGuard, guard_limit_for_unit
 from .model import ReadingValue, Snapshot
 
-IMPORT_TOTAL = "1-0:1.8.0"
-EXPORT_TOTAL = "1-0:2.8.0"
-IMPORT_POWER = "1-0:1.7.0"
-EXPORT_POWER = "1-0:2.7.0"
-MONTH_PEAK = "1-0:1.6.0"
+# Electricity registers by their C.D.E groups; the A-B prefix is found per meter, since
+# some meters (Kamstrup) number their own channel B = 1 instead of 0.
+IMPORT_TOTAL = "1.8.0"
+EXPORT_TOTAL = "2.8.0"
+IMPORT_POWER = "1.7.0"
+EXPORT_POWER = "2.7.0"
+MONTH_PEAK = "1.6.0"
+NET_POWER_REGISTER = "16.7.0"
 PEAK_HISTORY = "0-0:98.1.0"
-NET_POWER_REGISTER = "1-0:16.7.0"
 
 _TO_KWH = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0}
 _TO_KW = {"W": 0.001, "kW": 1.0, "MW": 1000.0}
@@ -94,13 +96,14 @@ class Publisher:
                 value = self._guarded(obis, reading.unit, value, seconds)
             values[obis] = value
             units[obis] = reading.unit
-        self._add_totals(values, units)
-        self._add_net_power(values, units)
-        peak = snapshot.readings.get(MONTH_PEAK)
+        codes = _ElectricityCodes.of(values)
+        self._add_totals(values, units, codes)
+        self._add_net_power(values, units, codes)
+        peak = snapshot.readings.get(codes.code(MONTH_PEAK))
         if peak is not None and peak.captured is not None:
             values[METER_PEAK_TIME] = peak.captured
             units[METER_PEAK_TIME] = None
-        capacity = self._update_capacity(snapshot, values, units, now)
+        capacity = self._update_capacity(snapshot, values, units, now, codes)
         return MeterData(
             snapshot=snapshot, values=values, units=units, mbus_types=mbus_types, capacity=capacity
         )
@@ -120,11 +123,13 @@ class Publisher:
         return guard.last_good if checked is None else checked
 
     @staticmethod
-    def _add_totals(values: dict[str, ReadingValue], units: dict[str, str | None]) -> None:
+    def _add_totals(
+        values: dict[str, ReadingValue], units: dict[str, str | None], codes: _ElectricityCodes
+    ) -> None:
         """Sum the per-tariff registers when the meter sends no total of its own."""
         for total_obis, key, prefix in (
-            (IMPORT_TOTAL, TOTAL_IMPORT, "1-0:1.8."),
-            (EXPORT_TOTAL, TOTAL_EXPORT, "1-0:2.8."),
+            (codes.code(IMPORT_TOTAL), TOTAL_IMPORT, codes.code("1.8.")),
+            (codes.code(EXPORT_TOTAL), TOTAL_EXPORT, codes.code("2.8.")),
         ):
             if total_obis in values:
                 continue
@@ -139,18 +144,21 @@ class Publisher:
             units[key] = tariff_units.pop()
 
     @staticmethod
-    def _add_net_power(values: dict[str, ReadingValue], units: dict[str, str | None]) -> None:
+    def _add_net_power(
+        values: dict[str, ReadingValue], units: dict[str, str | None], codes: _ElectricityCodes
+    ) -> None:
         """Signed power: import minus export, in the import register's unit."""
-        if NET_POWER_REGISTER in values:
+        if codes.code(NET_POWER_REGISTER) in values:
             return  # the meter sends its own, shown under the same name
-        imported = values.get(IMPORT_POWER)
+        import_power, export_power = codes.code(IMPORT_POWER), codes.code(EXPORT_POWER)
+        imported = values.get(import_power)
         if not isinstance(imported, (int, float)):
             return
-        unit = units.get(IMPORT_POWER)
+        unit = units.get(import_power)
         net = float(imported)
-        exported = values.get(EXPORT_POWER)
+        exported = values.get(export_power)
         if isinstance(exported, (int, float)):
-            scale = _conversion(units.get(EXPORT_POWER), unit, _TO_KW)
+            scale = _conversion(units.get(export_power), unit, _TO_KW)
             if scale is None:
                 return
             net -= float(exported) * scale
@@ -163,14 +171,16 @@ class Publisher:
         values: dict[str, ReadingValue],
         units: dict[str, str | None],
         now: datetime,
+        codes: _ElectricityCodes,
     ) -> CapacityState | None:
-        import_key = IMPORT_TOTAL if IMPORT_TOTAL in values else TOTAL_IMPORT
+        import_total = codes.code(IMPORT_TOTAL)
+        import_key = import_total if import_total in values else TOTAL_IMPORT
         energy = values.get(import_key)
         to_kwh = _TO_KWH.get(units.get(import_key) or "")
         if not isinstance(energy, (int, float)) or to_kwh is None:
             return None
-        power = values.get(IMPORT_POWER)
-        to_kw = _TO_KW.get(units.get(IMPORT_POWER) or "")
+        power = values.get(codes.code(IMPORT_POWER))
+        to_kw = _TO_KW.get(units.get(codes.code(IMPORT_POWER)) or "")
         power_kw = float(power) * to_kw if isinstance(power, (int, float)) and to_kw else None
         history = snapshot.readings.get(PEAK_HISTORY)
         if history is not None and history.entries and history.entries != self._seeded_history:
@@ -189,6 +199,23 @@ class Publisher:
         values[CAPACITY_MONTH_PEAK_TIME] = state.month_peak_start
         units[CAPACITY_MONTH_PEAK_TIME] = None
         return state
+
+
+@dataclass(frozen=True, slots=True)
+class _ElectricityCodes:
+    """The A-B prefix a meter uses for its electricity registers (`1-0:` or `1-1:`)."""
+
+    prefix: str
+
+    @classmethod
+    def of(cls, values: Mapping[str, ReadingValue]) -> _ElectricityCodes:
+        if any(key.startswith("1-0:") for key in values):
+            return cls("1-0:")
+        channel = next((key[:4] for key in values if key.startswith("1-")), "1-0:")
+        return cls(channel)
+
+    def code(self, groups: str) -> str:
+        return self.prefix + groups
 
 
 def _is_mbus_type(obis: str) -> bool:

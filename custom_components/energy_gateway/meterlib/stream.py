@@ -17,7 +17,15 @@ import random
 import time
 from typing import TYPE_CHECKING, Protocol
 
-from .errors import ChecksumError, DecodeError, LinkError, PortNotFoundError, PortPermissionError
+from .errors import (
+    ChecksumError,
+    DecodeError,
+    KeyRequiredError,
+    LinkError,
+    PortNotFoundError,
+    PortPermissionError,
+    WrongKeyError,
+)
 from .links import SerialSettings, create_link, serial_settings_for
 from .model import Snapshot
 
@@ -301,11 +309,15 @@ async def wait_for_first_snapshot(
     link: Link,
     decoder: StreamDecoder,
     timeout: float,  # noqa: ASYNC109 - the setup flow's signature; applied via asyncio.timeout
+    *,
+    conclusive: tuple[type[DecodeError], ...] = (KeyRequiredError, WrongKeyError),
 ) -> FirstResult:
     """Open `link` and read until a snapshot arrives or `timeout` passes; always close.
 
     Errors from open() and read() propagate as LinkError; decode errors seen before the
     first snapshot (or the timeout) are returned so a setup form can explain the failure.
+    A `conclusive` error ends the wait at once: a missing or wrong key will not fix itself,
+    and the user should not wait out the timeout to be asked for it.
     """
     errors: list[DecodeError] = []
     received = 0
@@ -319,6 +331,8 @@ async def wait_for_first_snapshot(
                     if isinstance(result, Snapshot):
                         return FirstResult(result, errors, received)
                     errors.append(result)
+                    if isinstance(result, conclusive):
+                        return FirstResult(None, errors, received)
     except TimeoutError:
         return FirstResult(None, errors, received)
     finally:
