@@ -476,6 +476,10 @@ class Demo:
                 state = states.get(entity) if entity else None
                 if entity is None or state is None or not rows:
                     continue
+                unit = state["attributes"].get("unit_of_measurement")
+                # The meter counts in its own unit (Wh for DLMS meters); the entity may show
+                # another (kWh), and statistics must be in the entity's.
+                factor = _unit_factor(added.meter.units().get(key), unit) or 1.0
                 await ws.call(
                     "recorder/import_statistics",
                     metadata={
@@ -484,10 +488,14 @@ class Demo:
                         "name": None,
                         "source": "recorder",
                         "statistic_id": entity,
-                        "unit_of_measurement": state["attributes"].get("unit_of_measurement"),
+                        "unit_of_measurement": unit,
                     },
                     stats=[
-                        {"start": row.start.isoformat(), "state": row.state, "sum": row.sum}
+                        {
+                            "start": row.start.isoformat(),
+                            "state": round(row.state * factor, 6),
+                            "sum": round(row.sum * factor, 6),
+                        }
                         for row in rows
                     ],
                 )
@@ -553,7 +561,10 @@ class Demo:
         say("Check passed. What Home Assistant shows (REST API /api/states):")
         for added in self.added:
             reported = added.meter.reported()
+            units = added.meter.units()
             say(f"  {added.title}  [{added.meter.where}]  {len(added.entities)} enabled entities")
+            if added.meter.key is not None:
+                say(f"    key (typed into the dlms_key step): {added.meter.key.hex().upper()}")
             say(f"    changed within 10-30 s: {', '.join(sorted(changed[added.entry_id]))}")
             for key in _SUMMARY_KEYS:
                 entity = added.entities.get(key)
@@ -562,7 +573,11 @@ class Demo:
                 state = states[entity]
                 unit = state["attributes"].get("unit_of_measurement") or ""
                 sim = reported.get(key)
-                note = f"   (simulator now: {sim})" if isinstance(sim, (int, float)) else ""
+                note = ""
+                if isinstance(sim, (int, float)):
+                    factor = _unit_factor(units.get(key), unit)
+                    shown = sim if factor in (None, 1.0) else round(sim * factor, 6)
+                    note = f"   (simulator now: {shown})"
                 say(f"    {entity:<68} {state['state']:>12} {unit}{note}")
             _check_counter(added, states, reported)
         grid = next(s for s in prefs["energy_sources"] if s["type"] == "grid")
@@ -637,14 +652,22 @@ class Demo:
 
 
 _SUMMARY_KEYS = (
+    "0-0:96.1.0",
     "1-0:1.7.0",
     "1-0:2.7.0",
+    "1-0:3.7.0",
+    "1-0:1.8.0",
+    "1-0:2.8.0",
+    "1-0:3.8.0",
     "1-0:1.8.1",
     "1-0:1.8.2",
     "1-0:2.8.1",
     "1-0:2.8.2",
     "1-0:32.7.0",
+    "1-0:52.7.0",
+    "1-0:72.7.0",
     "1-0:31.7.0",
+    "1-0:13.7.0",
     "0-0:96.14.0",
     "1-0:1.4.0",
     "1-0:1.6.0",
@@ -666,20 +689,36 @@ def _number(state: Mapping[str, Any] | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+# Energy units, in kWh.
+_ENERGY_UNITS = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0}
+
+
+def _unit_factor(unit: str | None, target: str | None) -> float | None:
+    """What a value in `unit` is multiplied by to be in `target`; None if unknown."""
+    if unit == target:
+        return 1.0
+    if unit in _ENERGY_UNITS and target in _ENERGY_UNITS:
+        return _ENERGY_UNITS[unit] / _ENERGY_UNITS[target]
+    return None
+
+
 def _check_counter(
     added: AddedMeter, states: Mapping[str, Any], reported: Mapping[str, Any]
 ) -> None:
     """The import register in Home Assistant is the one the simulator sent (give or take a tick)."""
-    entity = added.entities.get("1-0:1.8.1") or added.entities.get("1-0:1.8.2")
-    if entity is None:
+    key = next((k for k in ("1-0:1.8.1", "1-0:1.8.2", "1-0:1.8.0") if k in added.entities), None)
+    if key is None:
         return
-    key = "1-0:1.8.1" if added.entities.get("1-0:1.8.1") == entity else "1-0:1.8.2"
+    entity = added.entities[key]
     shown, sent = _number(states.get(entity)), reported.get(key)
     unit = states[entity]["attributes"].get("unit_of_measurement")
-    if shown is None or not isinstance(sent, float) or unit != "kWh":
+    factor = _unit_factor(added.meter.units().get(key), "kWh")
+    shown_factor = _unit_factor(unit, "kWh")
+    if shown is None or not isinstance(sent, float) or factor is None or shown_factor is None:
         return
-    if abs(shown - sent) > 0.05:
-        raise DemoError(f"{entity} shows {shown} kWh but the simulator sent {sent} kWh")
+    shown_kwh, sent_kwh = shown * shown_factor, sent * factor
+    if abs(shown_kwh - sent_kwh) > 0.05:
+        raise DemoError(f"{entity} shows {shown} {unit} but the simulator sent {sent_kwh} kWh")
 
 
 def _log_problems(path: Path) -> list[str]:
@@ -787,6 +826,17 @@ def _announce(demo: Demo) -> None:
     history = "" if demo.args.no_history else "the past week is replayed; "
     say(f"  Energy     http://{host}:{demo.port}/energy ({history}each hour shows once it ends)")
     say(f"  Log        {demo.log_file}")
+    say("  Meters")
+    for meter in demo.meters:
+        say(f"    {meter.name}: {meter.where}")
+        if meter.key is not None:
+            say(f"      key {meter.key.hex().upper()}")
+    if any(meter.key is not None for meter in demo.meters):
+        say(
+            "  To add an encrypted meter yourself: Settings > Devices & services > Add integration"
+            " > Energy Gateway, pick its kind and connection, enter the address above and then"
+            " the key (delete the demo's entry for that meter first, or it is already configured)."
+        )
     say("Press Ctrl-C to stop.")
 
 
