@@ -3,22 +3,28 @@ integration: detection in the config flow, keys only when needed, entities per f
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 import json
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.energy_gateway.const import CONF_AUTH_KEY, CONF_KEY, DOMAIN
+from custom_components.energy_gateway.meterlib.dlms_simulator import (
+    SimulatedHdlcMeter,
+    SimulatedMbusMeter,
+)
 
 from ..conftest import FIXTURES
-from .conftest import MeterServer, network_entry, setup_entry
+from ..pseudo_terminal import PseudoTerminal
+from .conftest import MeterServer, network_entry, serial_entry, setup_entry, wait_until
 
 DLMS = FIXTURES / "dlms"
 
@@ -150,3 +156,41 @@ async def test_entities_per_family(
     )
     await setup_entry(hass, entry)
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+
+
+async def test_hdlc_meter_on_a_serial_port(
+    hass: HomeAssistant, pseudo_terminal: PseudoTerminal
+) -> None:
+    """An HDLC HAN stream over a real pseudo-terminal reaches the entities."""
+    meter = SimulatedHdlcMeter(seed=3)
+    pseudo_terminal.send_every(meter.frames(datetime(2026, 11, 23, 12, 0, tzinfo=UTC)))
+    entry = serial_entry(
+        pseudo_terminal.path, unique_id="aidon", source="dlms", serial_mode="9600_8n1"
+    )
+    await setup_entry(hass, entry)
+    registry = er.async_get(hass)
+    entity_id = registry.async_get_entity_id("sensor", DOMAIN, "aidon_1-0:1.7.0")
+    assert entity_id is not None
+    assert float(hass.states.get(entity_id).state) == meter.reported["1-0:1.7.0"]
+
+
+async def test_key_that_stops_working(hass: HomeAssistant, meter_server: MeterServer) -> None:
+    """An M-Bus meter whose key changes (meter exchanged, key rotated) raises one repair
+    issue and asks for the new key, without a log line per frame."""
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    old_key, new_key = bytes(range(16)), bytes(range(16, 32))
+    meter_server.greeting = SimulatedMbusMeter(key=old_key).frames(now)
+    entry = network_entry(meter_server.port, unique_id="kaifa", source="dlms", key=old_key.hex())
+    await setup_entry(hass, entry)
+    coordinator = entry.runtime_data.coordinator
+
+    rotated = SimulatedMbusMeter(key=new_key)
+    for second in range(4):
+        await meter_server.push(rotated.frames(now + timedelta(seconds=5 * (second + 1))))
+    await wait_until(lambda: coordinator.stream.stats.decode_failures >= 4)
+    await hass.async_block_till_done()
+
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"wrong_key_{entry.entry_id}")
+    assert issue is not None
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
