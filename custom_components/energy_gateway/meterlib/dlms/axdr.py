@@ -25,11 +25,12 @@ the value is the natural Python form:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from enum import IntEnum
 import struct
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..errors import DecodeError
 from ..security import read_length
@@ -287,31 +288,78 @@ def _length(data: bytes, pos: int) -> tuple[int, int]:
     return found
 
 
+# (size, unpack_from) per fixed-size number tag, for the inner loop.
+_FIXED: dict[int, tuple[int, Callable[[bytes, int], tuple[Any, ...]]]] = {
+    tag: (number.size, number.unpack_from) for tag, number in _NUMBERS.items()
+}
+_new_tuple = tuple.__new__
+
+
 def _decode(data: bytes, pos: int, depth: int) -> tuple[Data, int]:
     size = len(data)
     if pos >= size:
         raise TruncatedError("A-XDR value is cut off before its tag")
     tag = data[pos]
-    pos += 1
+    if tag == Tag.STRUCTURE or tag == Tag.ARRAY:  # noqa: PLR1714 - ints, not a set lookup
+        return _container(data, pos + 1, tag, depth, size)
+    return _scalar(data, pos + 1, tag, size)
+
+
+def _container(data: bytes, pos: int, tag: int, depth: int, size: int) -> tuple[Data, int]:
+    """An array or structure whose tag ended at `pos`; its elements decoded in one loop.
+
+    Numbers and octet-strings are decoded inline; only nested containers recurse.
+    """
+    if depth <= 0:
+        raise DecodeError("A-XDR data nested too deeply")
+    if pos < size and data[pos] < 0x80:
+        count = data[pos]
+        pos += 1
+    else:
+        count, pos = _length(data, pos)
+    # Each element takes at least one byte: a count beyond the remaining bytes is
+    # either cut off or a lie, and must not size anything.
+    if count > size - pos:
+        raise TruncatedError(f"A-XDR {_name(tag)} of {count} elements exceeds the input")
+    items: list[Data] = []
+    append = items.append
+    fixed_get = _FIXED.get
+    new = _new_tuple
+    for _ in range(count):
+        if pos >= size:
+            raise TruncatedError("A-XDR value is cut off before its tag")
+        item_tag = data[pos]
+        pos += 1
+        fixed = fixed_get(item_tag)
+        if fixed is not None:
+            end = pos + fixed[0]
+            if end > size:
+                raise TruncatedError(f"A-XDR value of type 0x{item_tag:02X} is cut off")
+            append(new(Data, (item_tag, fixed[1](data, pos)[0])))
+            pos = end
+        elif item_tag == Tag.OCTET_STRING and pos < size and data[pos] < 0x80:
+            end = pos + 1 + data[pos]
+            if end > size:
+                raise TruncatedError(f"A-XDR octet-string of {data[pos]} bytes exceeds the input")
+            append(new(Data, (item_tag, data[pos + 1 : end])))
+            pos = end
+        elif item_tag == Tag.STRUCTURE or item_tag == Tag.ARRAY:  # noqa: PLR1714
+            item, pos = _container(data, pos, item_tag, depth - 1, size)
+            append(item)
+        else:
+            item, pos = _scalar(data, pos, item_tag, size)
+            append(item)
+    return new(Data, (tag, tuple(items))), pos
+
+
+def _scalar(data: bytes, pos: int, tag: int, size: int) -> tuple[Data, int]:
+    """Any value but a container, its tag ending at `pos`."""
     number = _NUMBERS.get(tag)
     if number is not None:
         end = pos + number.size
         if end > size:
             raise TruncatedError(f"A-XDR value of type 0x{tag:02X} is cut off")
         return Data(tag, number.unpack_from(data, pos)[0]), end
-    if tag in (Tag.STRUCTURE, Tag.ARRAY):
-        if depth <= 0:
-            raise DecodeError("A-XDR data nested too deeply")
-        count, pos = _length(data, pos)
-        # Each element takes at least one byte: a count beyond the remaining bytes is
-        # either cut off or a lie, and must not size anything.
-        if count > size - pos:
-            raise TruncatedError(f"A-XDR {_name(tag)} of {count} elements exceeds the input")
-        items: list[Data] = []
-        for _ in range(count):
-            item, pos = _decode(data, pos, depth - 1)
-            items.append(item)
-        return Data(tag, tuple(items)), pos
     if tag in _STRINGS:
         length, pos = _length(data, pos)
         end = pos + length

@@ -61,6 +61,7 @@ _RAW_STARTS = frozenset((GLO_CIPHERING_TAG, NOTIFICATION_TAG, GBT_TAG))
 _AES_KEY_LENGTHS = (16, 24, 32)
 _SUITE = 0x0F
 _LAST_SUITE = 2  # DLMS security suites 0-2
+_CIPHERED_HEADER = 16  # tag, title length, 8-byte title, length of up to 5 bytes, SC
 MAX_APDU = 16 * 1024
 """Largest APDU a raw stream may declare; real pushes stay below 1 KiB."""
 _MAX_TITLES = 16  # frame counters remembered (one stream normally has one meter)
@@ -135,29 +136,37 @@ class _RawFramer:
         buffer = self._buffer
         buffer += data
         out: list[tuple[int, bytes | DecodeError]] = []
-        while buffer and not self.stopped:
-            if buffer[0] not in _RAW_STARTS:
+        if self.stopped:
+            return out
+        # One copy per chunk; APDUs are then found by index, never by re-copying the rest.
+        view = bytes(buffer)
+        size = len(view)
+        pos = 0
+        while pos < size:
+            if view[pos] not in _RAW_STARTS:
                 self._stop()
-                break
+                return out
             try:
-                length = _raw_length(bytes(buffer), first=self.synced_at is None)
+                length = _raw_length(view, pos, first=self.synced_at is None)
             except DecodeError as err:
                 if self.synced_at is None:
                     self._stop()
-                    break
-                self._skip(err, out)
+                    return out
+                pos = self._skip(view, pos, err, out)
                 continue
-            if length is None or length > len(buffer):
-                if len(buffer) > MAX_APDU:
-                    self._skip(DecodeError(f"APDU longer than {MAX_APDU} bytes"), out)
+            if length is None or length > size - pos:
+                if size - pos > MAX_APDU:
+                    error = DecodeError(f"APDU longer than {MAX_APDU} bytes")
+                    pos = self._skip(view, pos, error, out)
                     continue
                 break
             end = self._offset + length
             if self.synced_at is None:
                 self.synced_at = end
-            out.append((end, bytes(buffer[:length])))
-            del buffer[:length]
+            out.append((end, view[pos : pos + length]))
+            pos += length
             self._offset = end
+        del buffer[:pos]
         return out
 
     def flush(self) -> list[bytes | DecodeError]:
@@ -168,26 +177,38 @@ class _RawFramer:
         buffer.clear()
         return out
 
-    def _skip(self, err: DecodeError, out: list[tuple[int, bytes | DecodeError]]) -> None:
-        """Report the APDU at the front as broken and drop it, up to the next APDU tag."""
-        buffer = self._buffer
-        end = _next_start(buffer)
-        err.raw = bytes(buffer[:end])
-        del buffer[:end]
-        self._offset += end
+    def _skip(
+        self, view: bytes, pos: int, err: DecodeError, out: list[tuple[int, bytes | DecodeError]]
+    ) -> int:
+        """Report the APDU at `pos` as broken and drop it, with any junk after it.
+
+        Dropping runs up to the next APDU tag that does not fail at once as well, so a run
+        of junk (tag bytes included) gives one error, and each byte is tried once.
+        """
+        end = _next_start(view, pos + 1)
+        while end < len(view):
+            try:
+                _raw_length(view, end)
+            except DecodeError:
+                end = _next_start(view, end + 1)
+                continue
+            break
+        err.raw = view[pos:end]
+        self._offset += end - pos
         out.append((self._offset, err))
+        return end
 
     def _stop(self) -> None:
         self.stopped = True
         self._buffer.clear()
 
 
-def _next_start(buffer: bytearray) -> int:
-    """Where the next APDU may start after the one at the front failed."""
-    for index in range(1, len(buffer)):
-        if buffer[index] in _RAW_STARTS:
-            return index
-    return len(buffer)
+def _next_start(view: bytes, pos: int) -> int:
+    """Where the next APDU may start at or after `pos` (the length of `view` if nowhere)."""
+    size = len(view)
+    while pos < size and view[pos] not in _RAW_STARTS:
+        pos += 1
+    return pos
 
 
 def _usual_security(security_control: int) -> bool:
@@ -199,33 +220,35 @@ def _usual_security(security_control: int) -> bool:
     )
 
 
-def _raw_length(buffer: bytes, *, first: bool = False) -> int | None:
-    """Size of the APDU at the front of `buffer`, None while too little of it is there to
+def _raw_length(buffer: bytes, pos: int = 0, *, first: bool = False) -> int | None:
+    """Size of the APDU at `pos` in `buffer`, None while too little of it is there to
     tell (a ciphered APDU's size is known from its header, before its body has arrived).
 
     The `first` APDU of a stream decides whether the stream is raw APDUs at all, so it must
     also look like a push: a plausible notification, block number 1, or a ciphered header
     with a usual security control byte.
     """
-    tag = buffer[0]
+    tag = buffer[pos]
     try:
         if tag == GLO_CIPHERING_TAG:
-            header = read_header(buffer)  # raises DecodeError for a header that cannot be
-            if header is None or len(buffer) <= header[0]:
+            # The header fits in its first bytes; only they are copied.
+            header = read_header(buffer[pos : pos + _CIPHERED_HEADER])  # DecodeError if it
+            if header is None or len(buffer) - pos <= header[0]:  # cannot be a header
                 return None
             sc_position, declared = header
             length = sc_position + declared
             if length > MAX_APDU:
                 raise DecodeError(f"ciphered APDU of {length} bytes exceeds {MAX_APDU}")
-            if first and not _usual_security(buffer[sc_position]):
-                raise DecodeError(f"unusual security control 0x{buffer[sc_position]:02X}")
+            security_control = buffer[pos + sc_position]
+            if first and not _usual_security(security_control):
+                raise DecodeError(f"unusual security control 0x{security_control:02X}")
             return length
         if tag == GBT_TAG:
-            block = parse_block(buffer)
+            block = parse_block(buffer, pos)
             if first and block.number != 1:
                 raise DecodeError("stream starts inside a block transfer")
             return block.length
-        notification = parse_notification(buffer)  # rejects any other tag
+        notification = parse_notification(buffer, pos)  # rejects any other tag
         if first and not plausible((notification,)):
             raise DecodeError("implausible data-notification")
     except TruncatedError:

@@ -212,62 +212,68 @@ def _split(items: tuple[Data, ...]) -> tuple[list[_Keyed], list[tuple[int, Data]
     """Sort the items into OBIS-keyed values and the rest (with their positions)."""
     keyed: list[_Keyed] = []
     unkeyed: list[tuple[int, Data]] = []
-    forms: Counter[str] = Counter()
+    counts: dict[str, int] = {}
     count = len(items)
     index = 0
+    structure, octet_string = Tag.STRUCTURE, Tag.OCTET_STRING
     while index < count:
         item = items[index]
-        inner = item.value
-        if item.tag == Tag.STRUCTURE and isinstance(inner, tuple) and 2 <= len(inner) <= 3:
-            obis = _obis(inner[0])
-            if obis is not None:
+        tag, inner = item
+        if tag == structure and isinstance(inner, tuple) and 2 <= len(inner) <= 3:
+            head_tag, obis = inner[0]
+            if (
+                head_tag == octet_string
+                and isinstance(obis, bytes)
+                and len(obis) == _OBIS_LENGTH
+                and obis[0] in _OBIS_A
+            ):
                 scaler_unit = _scaler_unit(inner[2]) if len(inner) == 3 else None
                 keyed.append((index, obis, inner[1], scaler_unit))
-                forms[LAYOUT_STRUCTURES] += 1
+                counts[LAYOUT_STRUCTURES] = counts.get(LAYOUT_STRUCTURES, 0) + 1
                 index += 1
                 continue
-        obis = _obis(item)
-        if obis is not None and index + 1 < count:
+        if (
+            tag == octet_string
+            and isinstance(inner, bytes)
+            and len(inner) == _OBIS_LENGTH
+            and inner[0] in _OBIS_A
+            and index + 1 < count
+        ):
             scaler_unit = _scaler_unit(items[index + 2]) if index + 2 < count else None
-            keyed.append((index, obis, items[index + 1], scaler_unit))
-            forms[LAYOUT_PAIRS if scaler_unit is None else LAYOUT_TRIPLES] += 1
+            keyed.append((index, inner, items[index + 1], scaler_unit))
+            form = LAYOUT_PAIRS if scaler_unit is None else LAYOUT_TRIPLES
+            counts[form] = counts.get(form, 0) + 1
             index += 2 if scaler_unit is None else 3
             continue
         unkeyed.append((index, item))
         index += 1
+    forms: Counter[str] = Counter(counts)
     return keyed, unkeyed, forms
 
 
-def _obis(item: Data) -> bytes | None:
-    value = item.value
-    if (
-        item.tag == Tag.OCTET_STRING
-        and isinstance(value, bytes)
-        and len(value) == _OBIS_LENGTH
-        and value[0] in _OBIS_A
-    ):
-        return value
-    return None
-
-
 def _scaler_unit(item: Data) -> tuple[int, int] | None:
-    inner = item.value
-    if (
-        item.tag == Tag.STRUCTURE
-        and isinstance(inner, tuple)
-        and len(inner) == 2
-        and inner[0].tag == Tag.INTEGER
-        and inner[1].tag == Tag.ENUM
-    ):
-        scaler, unit = inner[0].value, inner[1].value
-        assert isinstance(scaler, int)
-        assert isinstance(unit, int)
-        return scaler, unit
+    tag, inner = item
+    if tag == Tag.STRUCTURE and isinstance(inner, tuple) and len(inner) == 2:
+        (scaler_tag, scaler), (unit_tag, unit) = inner
+        if scaler_tag == Tag.INTEGER and unit_tag == Tag.ENUM:
+            assert isinstance(scaler, int)
+            assert isinstance(unit, int)
+            return scaler, unit
     return None
+
+
+_OBIS_TEXTS: dict[bytes, str] = {}
+_MAX_OBIS_TEXTS = 1024
 
 
 def _obis_text(obis: bytes) -> str:
-    return f"{obis[0]}-{obis[1]}:{obis[2]}.{obis[3]}.{obis[4]}"
+    text = _OBIS_TEXTS.get(obis)
+    if text is None:
+        text = f"{obis[0]}-{obis[1]}:{obis[2]}.{obis[3]}.{obis[4]}"
+        if len(_OBIS_TEXTS) >= _MAX_OBIS_TEXTS:
+            _OBIS_TEXTS.clear()
+        _OBIS_TEXTS[obis] = text
+    return text
 
 
 def _reading(
