@@ -188,8 +188,23 @@ def read_body(body: Data) -> Content:
         text = extra[lists.LIST_ID][1].value
         list_id = text if isinstance(text, str) else None
     found: list[tuple[int, Reading]] = list(extra.values())
+    codes = _CODES
+    numbers = _NUMBERS
     for index, obis, value, scaler_unit in keyed:
-        code = lists.alias(list_id, _obis_text(obis))
+        entry = codes.get((list_id, obis))
+        if entry is None:
+            entry = _code_entry(list_id, obis)
+        code, pair = entry
+        tag, raw = value
+        if tag in numbers and isinstance(raw, (int, float)):  # the usual case, inline
+            if scaler_unit is not None:
+                unit = unit_name(scaler_unit[1])
+                found.append((index, Reading(code, apply_scaler(raw, scaler_unit[0], unit), unit)))
+            elif pair is not None:
+                found.append((index, Reading(code, apply_scaler(raw, *pair), pair[1])))
+            else:
+                found.append((index, Reading(code, apply_scaler(raw, 0, None))))
+            continue
         reading = _reading(code, obis, value, scaler_unit, list_id)
         if reading is not None:
             found.append((index, reading))
@@ -262,6 +277,22 @@ def _scaler_unit(item: Data) -> tuple[int, int] | None:
     return None
 
 
+type _CodeEntry = tuple[str, tuple[int, str | None] | None]
+_CODES: dict[tuple[str | None, bytes], _CodeEntry] = {}
+"""(list id, OBIS) -> reported code and the list's scaling of an unscaled number."""
+
+
+def _code_entry(list_id: str | None, obis: bytes) -> _CodeEntry:
+    entry = (
+        lists.alias(list_id, _obis_text(obis)),
+        lists.pair_scale(list_id, obis[0], obis[2], obis[3]),
+    )
+    if len(_CODES) >= _MAX_OBIS_TEXTS:
+        _CODES.clear()
+    _CODES[list_id, obis] = entry
+    return entry
+
+
 _OBIS_TEXTS: dict[bytes, str] = {}
 _MAX_OBIS_TEXTS = 1024
 
@@ -332,8 +363,11 @@ def _plain(value: Data) -> ReadingValue | _Skip:
     return _SKIP
 
 
+_PRINTABLE = bytes(range(0x20, 0x7F))
+
+
 def _printable(raw: bytes) -> bool:
-    return all(0x20 <= byte < 0x7F for byte in raw)
+    return not raw.translate(None, _PRINTABLE)
 
 
 def _text(raw: bytes) -> str | None:
