@@ -45,10 +45,7 @@ import importlib.metadata
 import io
 import math
 from pathlib import Path
-import statistics
 import sys
-import time
-import timeit
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -59,14 +56,13 @@ from dlms_cosem.protocol.xdlms import DataNotification, GeneralGlobalCipher
 from gurux_dlms import GXByteBuffer, GXReplyData
 from gurux_dlms.enums import InterfaceType, Security
 from gurux_dlms.secure import GXDLMSSecureClient
+from timing import median_us
 
 from custom_components.energy_gateway.meterlib.dlms import decode_message
 from custom_components.energy_gateway.meterlib.model import Snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTOR_DIR = ROOT / "tests" / "fixtures" / "dlms"
-REPEATS = 7
-TARGET_SECONDS = 0.1  # per repeat
 COSEM = f"dlms-cosem {importlib.metadata.version('dlms-cosem')}"
 GURUX = f"gurux-dlms {importlib.metadata.version('gurux-dlms')}"
 LLC = b"\xe6\xe7\x00"
@@ -280,31 +276,19 @@ def _check(who: str, frame: Frame, values: Values) -> None:
             raise AssertionError(f"{who} decodes {frame.name} {obis} as {got!r}, not {expected}")
 
 
-def _median_us(call: Callable[[], object]) -> float:
-    """Median over REPEATS of the mean CPU time of one call, in microseconds."""
-    for _ in range(20):  # warm up caches and lazy state
-        call()
-    start = time.process_time()
-    call()
-    once = max(time.process_time() - start, 1e-6)
-    number = max(1, int(TARGET_SECONDS / once))
-    timer = timeit.Timer(call, timer=time.process_time)
-    return statistics.median(t / number for t in timer.repeat(REPEATS, number)) * 1e6
-
-
 def _figure(
     frame: Frame, ours: Callable[[], Snapshot], anchors: dict[str, Decode]
 ) -> dict[str, object]:
     """Check every decoder once, time them all, compare ours with the fastest anchor."""
     snapshot = ours()
     _check("ours", frame, _our_values(snapshot))
-    ours_us = _median_us(ours)
+    ours_us = median_us(ours)
     times: dict[str, float] = {}
     for label, decode in anchors.items():
         with _quiet():
             values = decode()
             _check(label, frame, values)
-            times[label] = _median_us(decode)
+            times[label] = median_us(decode)
     detail = "; ".join(f"{label} {us:.1f} us" for label, us in times.items())
     print(f"bench_dlms: {frame.name}: ours {ours_us:.1f} us; {detail}", file=sys.stderr)
     anchor = min(times, key=times.__getitem__)

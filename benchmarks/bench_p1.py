@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 import logging
 from pathlib import Path
-import statistics
-import time
-import timeit
 
 from dsmr_parser import telegram_specifications
 from dsmr_parser.clients.telegram_buffer import TelegramBuffer
 from dsmr_parser.parsers import TelegramParser
+from timing import median_us
 
 from custom_components.energy_gateway.meterlib.crc import crc16_arc
 from custom_components.energy_gateway.meterlib.p1.decoder import P1Decoder
@@ -24,20 +22,6 @@ from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "dsmr"
 ANCHOR = "dsmr_parser 1.11.2"
-REPEATS = 7
-TARGET_SECONDS = 0.1  # per repeat
-
-
-def _median_us(call: Callable[[], object]) -> float:
-    """Median over REPEATS of the mean CPU time of one call, in microseconds."""
-    for _ in range(20):  # warm up caches and lazy state
-        call()
-    start = time.process_time()
-    call()
-    once = max(time.process_time() - start, 1e-6)
-    number = max(1, int(TARGET_SECONDS / once))
-    timer = timeit.Timer(call, timer=time.process_time)
-    return statistics.median(t / number for t in timer.repeat(REPEATS, number)) * 1e6
 
 
 def _figure(name: str, ours: float, anchor: float) -> dict[str, object]:
@@ -55,7 +39,7 @@ def _parse_figure(name: str, file: str, spec: dict[str, object]) -> dict[str, ob
     text = data.decode("latin-1")
     theirs = TelegramParser(spec)  # apply_checksum_validation defaults to True
     return _figure(
-        name, _median_us(lambda: parse_telegram(data)), _median_us(lambda: theirs.parse(text))
+        name, median_us(lambda: parse_telegram(data)), median_us(lambda: theirs.parse(text))
     )
 
 
@@ -65,8 +49,8 @@ def _crc_figure() -> dict[str, object]:
     text = body.decode("latin-1")
     return _figure(
         "p1_crc_dsmr5",
-        _median_us(lambda: crc16_arc(body)),
-        _median_us(lambda: TelegramParser.crc16(text)),
+        median_us(lambda: crc16_arc(body)),
+        median_us(lambda: TelegramParser.crc16(text)),
     )
 
 
@@ -83,7 +67,7 @@ def _stream_figure() -> dict[str, object]:
         for telegram in buffer.get_all():
             parser.parse(telegram)
 
-    return _figure("p1_stream_dsmr5", _median_us(lambda: ours.feed(data)), _median_us(theirs))
+    return _figure("p1_stream_dsmr5", median_us(lambda: ours.feed(data)), median_us(theirs))
 
 
 def figures(wanted: Callable[[str], bool]) -> list[dict[str, object]]:
