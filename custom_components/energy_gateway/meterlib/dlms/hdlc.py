@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from ..crc import crc16_x25
 from ..errors import ChecksumError, DecodeError
+from .framing import NEED_MORE, NO_FRAME, SegmentFramer
 
 FLAG = 0x7E
 FORMAT_TYPE_3 = 0xA0
@@ -35,8 +36,6 @@ LLC_HEADERS = (b"\xe6\xe7\x00", b"\xe6\xe6\x00")
 MAX_MESSAGE = 16 * 1024
 """Largest message joined from segments."""
 
-NEED_MORE = 0
-NO_FRAME = -1
 BROKEN = -2
 """The header checked out (HCS) but no closing flag where the length puts it: bytes of a real
 frame were lost or added on the way."""
@@ -180,7 +179,7 @@ def find_frame(data: bytes) -> bool:
     return False
 
 
-class HdlcFramer:
+class HdlcFramer(SegmentFramer[HdlcFrame, HdlcMessage]):
     """Incremental framer and segment joiner: bytes in, whole messages out.
 
     `feed` returns each message (as `HdlcMessage`) the chunk completed and a ChecksumError
@@ -190,69 +189,30 @@ class HdlcFramer:
     stream started in the middle of it.
     """
 
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._parts: list[HdlcFrame] = []
-        self._size = 0
-        self._synced = False
-        self._aligned = False  # a message has ended, so the next frame starts a new one
-        self._offset = 0  # stream position of the buffer's first byte
-        self.synced_at: int | None = None
-        """Stream position just after the first checked frame, None before one arrived."""
+    start_byte = FLAG
 
-    @property
-    def synced(self) -> bool:
-        """True once a checked frame arrived: the stream is HDLC."""
-        return self._synced
+    def _frame_length(self, buffer: bytearray, start: int) -> int:
+        return frame_length(buffer, start)
 
-    @property
-    def pending_bytes(self) -> int:
-        """Bytes held back: an unfinished frame and the segments of an unfinished message."""
-        return len(self._buffer) + self._size
-
-    def feed(self, data: bytes) -> list[HdlcMessage | DecodeError]:
-        """Add a chunk; return what it completed, oldest first."""
-        return [item for _, item in self.feed_positions(data)]
-
-    def feed_positions(self, data: bytes) -> list[tuple[int, HdlcMessage | DecodeError]]:
-        """Like `feed`, each result paired with the stream position just after its bytes."""
-        buffer = self._buffer
-        buffer += data
-        out: list[tuple[int, HdlcMessage | DecodeError]] = []
-        pos = 0
-        while True:
-            start = buffer.find(FLAG, pos)
-            if start < 0:
-                pos = len(buffer)
-                break
-            length = frame_length(buffer, start)
-            if length == NEED_MORE:
-                pos = start
-                break
-            if length == NO_FRAME:
-                pos = start + 1
-                continue
-            if length == BROKEN:
-                out.append((self._offset + start + 1, self._broken(start)))
-                pos = start + 1
-                continue
-            frame_bytes = bytes(buffer[start : start + length])
-            try:
-                frame = parse_frame(frame_bytes)
-            except ChecksumError as err:
-                out.append((self._offset + start + length, err))
-                pos = start + 1
-                continue
-            pos = start + length - 1  # the closing flag may open the next frame
-            end = self._offset + start + length
-            if self.synced_at is None:
-                self.synced_at = end
-            message = self._accept(frame)
-            if message is not None:
-                out.append((end, message))
-        del buffer[:pos]
-        self._offset += pos
-        return out
+    def _take_frame(
+        self, start: int, length: int, out: list[tuple[int, HdlcMessage | DecodeError]]
+    ) -> int:
+        if length == BROKEN:
+            out.append((self._offset + start + 1, self._broken(start)))
+            return start + 1
+        frame_bytes = bytes(self._buffer[start : start + length])
+        try:
+            frame = parse_frame(frame_bytes)
+        except ChecksumError as err:
+            out.append((self._offset + start + length, err))
+            return start + 1
+        end = self._offset + start + length
+        if self.synced_at is None:
+            self.synced_at = end
+        message = self._accept(frame)
+        if message is not None:
+            out.append((end, message))
+        return start + length - 1  # the closing flag may open the next frame
 
     def flush(self) -> list[HdlcMessage | DecodeError]:
         """End of input: report an unfinished frame or message, and reset."""
@@ -286,8 +246,7 @@ class HdlcFramer:
         if frame.segmented:
             return None
         parts = self._parts
-        self._parts = []
-        self._size = 0
+        self._reset_parts()
         payload = b"".join(part.information for part in parts)
         llc = payload[:3] in LLC_HEADERS
         aligned = self._aligned
@@ -300,9 +259,3 @@ class HdlcFramer:
             len(parts),
             llc,
         )
-
-    def _cut_off(self, reason: str) -> DecodeError:
-        error = DecodeError(reason, raw=b"".join(part.raw for part in self._parts))
-        self._parts = []
-        self._size = 0
-        return error

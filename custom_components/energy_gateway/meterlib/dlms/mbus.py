@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ChecksumError, DecodeError
+from .framing import NEED_MORE, NO_FRAME, SegmentFramer
 
 START = 0x68
 STOP = 0x16
@@ -29,9 +30,6 @@ _CI = _HEADER + 2  # position of the CI field
 _DLMS_FIELDS = 5  # C, A, CI, STSAP, DTSAP
 _MIN_L = 3
 _L_OVERFLOW = 256
-
-NEED_MORE = 0
-NO_FRAME = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +131,7 @@ def find_frame(data: bytes) -> bool:
     return False
 
 
-class MbusFramer:
+class MbusFramer(SegmentFramer[MbusFrame, MbusMessage]):
     """Incremental framer and segment reassembler: bytes in, whole APDUs out.
 
     `feed` returns the APDUs (as `MbusMessage`) the chunk completed and a DecodeError for
@@ -143,67 +141,28 @@ class MbusFramer:
     one frame.
     """
 
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._parts: list[MbusFrame] = []
-        self._size = 0
-        self._synced = False
-        self._aligned = False  # a first segment (number 0) has been seen
-        self._offset = 0  # stream position of the buffer's first byte
-        self.synced_at: int | None = None
-        """Stream position just after the first checked frame, None before one arrived."""
+    start_byte = START
 
-    @property
-    def synced(self) -> bool:
-        """True once a checked frame arrived: the stream is M-Bus."""
-        return self._synced
+    def _frame_length(self, buffer: bytearray, start: int) -> int:
+        return frame_length(buffer, start)
 
-    @property
-    def pending_bytes(self) -> int:
-        """Bytes held back: an unfinished frame and the segments of an unfinished APDU."""
-        return len(self._buffer) + self._size
-
-    def feed(self, data: bytes) -> list[MbusMessage | DecodeError]:
-        """Add a chunk; return what it completed, oldest first."""
-        return [item for _, item in self.feed_positions(data)]
-
-    def feed_positions(self, data: bytes) -> list[tuple[int, MbusMessage | DecodeError]]:
-        """Like `feed`, each result paired with the stream position just after its bytes."""
-        buffer = self._buffer
-        buffer += data
-        out: list[tuple[int, MbusMessage | DecodeError]] = []
-        pos = 0
-        while True:
-            start = buffer.find(START, pos)
-            if start < 0:
-                pos = len(buffer)
-                break
-            length = frame_length(buffer, start)
-            if length == NEED_MORE:
-                pos = start
-                break
-            if length == NO_FRAME:
-                pos = start + 1
-                continue
-            frame_bytes = bytes(buffer[start : start + length])
-            try:
-                frame = parse_frame(frame_bytes)
-            except ChecksumError as err:
-                out.append((self._offset + start + length, err))
-                pos = start + 1  # the shape may have been chance: look inside it too
-                continue
-            except DecodeError as err:
-                out.append((self._offset + start + length, err))
-                pos = start + length
-                continue
-            pos = start + length
-            end = self._offset + pos
-            if self.synced_at is None:
-                self.synced_at = end
-            out.extend((end, item) for item in self._accept(frame))
-        del buffer[:pos]
-        self._offset += pos
-        return out
+    def _take_frame(
+        self, start: int, length: int, out: list[tuple[int, MbusMessage | DecodeError]]
+    ) -> int:
+        frame_bytes = bytes(self._buffer[start : start + length])
+        try:
+            frame = parse_frame(frame_bytes)
+        except ChecksumError as err:
+            out.append((self._offset + start + length, err))
+            return start + 1  # the shape may have been chance: look inside it too
+        except DecodeError as err:
+            out.append((self._offset + start + length, err))
+            return start + length
+        end = self._offset + start + length
+        if self.synced_at is None:
+            self.synced_at = end
+        out.extend((end, item) for item in self._accept(frame))
+        return start + length
 
     def flush(self) -> list[MbusMessage | DecodeError]:
         """End of input: report an unfinished frame or APDU, and reset."""
@@ -253,12 +212,3 @@ class MbusFramer:
             )
             self._reset_parts()
         return out
-
-    def _cut_off(self, reason: str) -> DecodeError:
-        error = DecodeError(reason, raw=b"".join(part.raw for part in self._parts))
-        self._reset_parts()
-        return error
-
-    def _reset_parts(self) -> None:
-        self._parts = []
-        self._size = 0
