@@ -21,6 +21,7 @@ otherwise WrongKeyError. With an authentication key the tag of 0x30 frames is ve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple
@@ -39,17 +40,19 @@ from ..security import (
     read_header,
 )
 from . import lists
-from .axdr import TruncatedError
+from .axdr import CosemDateTime, TruncatedError
 from .gbt import GBT_TAG, GbtAssembler, parse_block, parse_blocks
 from .hdlc import HdlcFramer, HdlcMessage
 from .mbus import MbusFramer, MbusMessage
 from .notification import (
     NOTIFICATION_TAG,
+    Content,
     Notification,
     parse_notification,
     parse_notifications,
     plausible,
     read_body,
+    read_notifications,
 )
 
 MBUS = "mbus"
@@ -413,7 +416,10 @@ class DlmsDecoder:
                     f"APDU 0x{apdu[0]:02X} is not a data-notification (0x0F) "
                     "or general-glo-ciphering (0xDB)"
                 )
-            return self._snapshot(parse_notifications(apdu), info)
+            fast = read_notifications(apdu)
+            if fast is not None:
+                return self._snapshot(fast, info)
+            return self._snapshot(_contents(parse_notifications(apdu)), info)
         except DecodeError as err:
             return self._fail(err, self._last_frame or info, raw)
 
@@ -444,17 +450,23 @@ class DlmsDecoder:
             raise WrongKeyError(f"{err} ({info.describe()})") from None
         info = replace(info, tag_verified=decrypted.tag_verified)
         self._last_frame = info
-        try:
-            notifications = parse_notifications(decrypted.plaintext)
-            if not plausible(notifications):
-                raise DecodeError("implausible date-time or body")
-        except DecodeError as err:
-            if decrypted.tag_verified or not info.encrypted:
-                raise
-            raise WrongKeyError(
-                f"decrypted frame is not a data-notification ({err}): key probably wrong"
-            ) from None
-        snapshot = self._snapshot(notifications, info)
+        fast = read_notifications(decrypted.plaintext)
+        if fast is not None and all(
+            date_time is None or date_time.plausible() for date_time, _ in fast
+        ):
+            snapshot = self._snapshot(fast, info)
+        else:
+            try:
+                notifications = parse_notifications(decrypted.plaintext)
+                if not plausible(notifications):
+                    raise DecodeError("implausible date-time or body")
+            except DecodeError as err:
+                if decrypted.tag_verified or not info.encrypted:
+                    raise
+                raise WrongKeyError(
+                    f"decrypted frame is not a data-notification ({err}): key probably wrong"
+                ) from None
+            snapshot = self._snapshot(_contents(notifications), info)
         self._count(title, parsed.frame_counter)
         return snapshot
 
@@ -474,19 +486,20 @@ class DlmsDecoder:
             err.frame = info
         return err
 
-    def _snapshot(self, notifications: tuple[Notification, ...], info: FrameInfo) -> Snapshot:
+    def _snapshot(
+        self, contents: Sequence[tuple[CosemDateTime | None, Content]], info: FrameInfo
+    ) -> Snapshot:
         readings: dict[str, Reading] = {}
         list_id: str | None = None
         layout: str | None = None
         maker: str | None = None
-        for notification in notifications:
-            content = read_body(notification.body)
+        for _, content in contents:
             for code, reading in content.readings.items():
                 readings.setdefault(code, reading)
             list_id = list_id or content.list_id
             layout = layout or content.layout
             maker = maker or content.manufacturer
-        stamp = notifications[0].date_time
+        stamp = contents[0][0]
         timestamp = None if stamp is None else stamp.to_datetime()
         clock = readings.get(lists.CLOCK)
         if timestamp is None and clock is not None and isinstance(clock.value, datetime):
@@ -500,6 +513,13 @@ class DlmsDecoder:
             header=info.manufacturer or maker,
             encrypted=info.encrypted,
         )
+
+
+def _contents(
+    notifications: tuple[Notification, ...],
+) -> list[tuple[CosemDateTime | None, Content]]:
+    """Each notification's date-time and what its body says (the `Data` path)."""
+    return [(note.date_time, read_body(note.body)) for note in notifications]
 
 
 def _plain_info(framing: str) -> FrameInfo:
