@@ -448,8 +448,9 @@ class DlmsDecoder:
             ) from None
         except WrongKeyError as err:
             raise WrongKeyError(f"{err} ({info.describe()})") from None
-        info = replace(info, tag_verified=decrypted.tag_verified)
-        self._last_frame = info
+        if decrypted.tag_verified:  # else `info` says so already
+            info = replace(info, tag_verified=True)
+            self._last_frame = info
         fast = read_notifications(decrypted.plaintext)
         if fast is not None and all(
             date_time is None or date_time.plausible() for date_time, _ in fast
