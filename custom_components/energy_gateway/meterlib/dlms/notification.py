@@ -711,7 +711,7 @@ def _fast_body(data: bytes, pos: int) -> tuple[Content, int] | None:
         index += step
     if not computed:
         return None
-    layout = Counter(counts).most_common(1)[0][0]
+    layout = max(counts, key=counts.__getitem__)  # the first of the most common, as Counter
     device = readings.get(LOGICAL_DEVICE_NAME)
     maker = lists.manufacturer_from_list_id(list_id)
     if maker is None and device is not None and isinstance(device.value, str):
