@@ -49,6 +49,7 @@ from .const import (
     SOURCE_P1,
     SOURCES,
 )
+from .meterlib.dlms import FrameInfo
 from .meterlib.links import describe_link, list_serial_ports
 from .meterlib.manufacturers import manufacturer_from_flag
 from .meterlib.model import Snapshot
@@ -103,7 +104,7 @@ def _keys_from(user_input: Mapping[str, Any]) -> dict[str, str | None]:
     }
 
 
-def _frame_placeholders(frame: Any) -> dict[str, str]:
+def _frame_placeholders(frame: FrameInfo | None) -> dict[str, str]:
     """What an encrypted DLMS source showed before its key was known."""
     if frame is None:
         return {"framing": "-", "security": "-", "manufacturer": "-", "system_title": "-"}
@@ -125,7 +126,7 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         """Start with nothing known about the meter."""
         self._data: dict[str, Any] = {}
         self._snapshot: Snapshot | None = None
-        self._frame: Any = None
+        self._frame: FrameInfo | None = None
 
     @staticmethod
     @callback
@@ -304,10 +305,7 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
                 # An empty key field keeps the stored key (secrets are never shown back).
                 self._data.update({name: value for name, value in keys.items() if value})
                 if (error := await self._async_listen()) is None:
-                    assert self._snapshot is not None
-                    await self.async_set_unique_id(meter_unique_id(self._snapshot))
-                    self._abort_if_unique_id_mismatch(reason="wrong_meter")
-                    return self.async_update_reload_and_abort(entry, data=self._data)
+                    return await self._async_update_same_meter(entry)
                 errors["base"] = error
         if entry.data[CONF_CONNECTION] == CONNECTION_SERIAL:
             fields: dict[Any, Any] = {
@@ -347,10 +345,7 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors["base"] = "invalid_key"
             else:
                 if (error := await self._async_listen()) is None:
-                    assert self._snapshot is not None
-                    await self.async_set_unique_id(meter_unique_id(self._snapshot))
-                    self._abort_if_unique_id_mismatch(reason="wrong_meter")
-                    return self.async_update_reload_and_abort(entry, data=self._data)
+                    return await self._async_update_same_meter(entry)
                 errors["base"] = error
         return self.async_show_form(
             step_id="reauth_confirm",
@@ -358,6 +353,13 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders={"title": entry.title},
         )
+
+    async def _async_update_same_meter(self, entry: ConfigEntry) -> ConfigFlowResult:
+        """Store the new settings, unless a different meter answered on them."""
+        assert self._snapshot is not None
+        await self.async_set_unique_id(meter_unique_id(self._snapshot))
+        self._abort_if_unique_id_mismatch(reason="wrong_meter")
+        return self.async_update_reload_and_abort(entry, data=self._data)
 
     async def _async_listen(self) -> str | None:
         """Listen to the meter with the collected data; None on success, else an error key."""

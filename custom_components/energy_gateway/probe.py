@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .const import (
-    CONF_AUTH_KEY,
     CONF_CONNECTION,
-    CONF_KEY,
     CONF_SERIAL_MODE,
     CONF_SERIAL_PORT,
     CONF_SOURCE,
@@ -19,6 +17,7 @@ from .const import (
     SERIAL_MODES,
     SOURCE_P1,
 )
+from .meterlib.dlms import FrameInfo
 from .meterlib.errors import (
     ChecksumError,
     KeyRequiredError,
@@ -43,7 +42,7 @@ class ProbeOutcome:
     error: str | None = None
     serial_mode: str | None = None
     """The serial settings that worked, when the user chose automatic detection."""
-    frame: Any = None
+    frame: FrameInfo | None = None
     """What an encrypted source showed before a key was given (a DLMS `FrameInfo`)."""
 
 
@@ -54,7 +53,7 @@ def classify(result: FirstResult) -> ProbeOutcome:
     errors = result.errors
     for error in errors:
         if isinstance(error, KeyRequiredError):
-            return ProbeOutcome(error="key_required", frame=getattr(error, "frame", None))
+            return ProbeOutcome(error="key_required", frame=error.frame)
     if any(isinstance(error, WrongKeyError) for error in errors):
         return ProbeOutcome(error="wrong_key")
     if errors and all(isinstance(error, ChecksumError) for error in errors):
@@ -102,11 +101,6 @@ async def probe_meter(data: Mapping[str, Any]) -> ProbeOutcome:
     return outcome or ProbeOutcome(error="cannot_connect")
 
 
-def has_key(data: Mapping[str, Any]) -> bool:
-    """True when the entry data carries an encryption key."""
-    return bool(data.get(CONF_KEY))
-
-
 def normalise_key(text: str | None) -> str | None:
     """A key as 32 lower-case hex characters, None for an empty field; ValueError if invalid."""
     if not text:
@@ -115,6 +109,3 @@ def normalise_key(text: str | None) -> str | None:
     if len(cleaned) != 32 or any(ch not in "0123456789abcdef" for ch in cleaned):
         raise ValueError("a key is 32 hexadecimal characters")
     return cleaned
-
-
-KEY_FIELDS = (CONF_KEY, CONF_AUTH_KEY)

@@ -6,12 +6,35 @@ there, check it, and join segments into one message. Only those per-layer steps 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from ..errors import DecodeError
 
 NEED_MORE = 0
 NO_FRAME = -1
+
+
+def find_checked_frame(
+    data: bytes,
+    start_byte: int,
+    frame_length: Callable[[bytes, int], int],
+    parse_frame: Callable[[bytes], object],
+    rejected: type[DecodeError],
+) -> bool:
+    """True when `data` holds at least one frame that parses (format detection)."""
+    pos = data.find(start_byte)
+    while pos >= 0:
+        length = frame_length(data, pos)
+        if length > 0:
+            try:
+                parse_frame(data[pos : pos + length])
+            except rejected:
+                pass
+            else:
+                return True
+        pos = data.find(start_byte, pos + 1)
+    return False
 
 
 class _Segment(Protocol):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ..crc import crc16_x25
 from ..errors import ChecksumError, DecodeError
-from .framing import NEED_MORE, NO_FRAME, SegmentFramer
+from .framing import NEED_MORE, NO_FRAME, SegmentFramer, find_checked_frame
 
 FLAG = 0x7E
 FORMAT_TYPE_3 = 0xA0
@@ -165,18 +165,7 @@ def _text_mode_hint(frame: bytes | bytearray) -> str:
 
 def find_frame(data: bytes) -> bool:
     """True when `data` holds at least one checked HDLC frame (format detection)."""
-    pos = data.find(FLAG)
-    while pos >= 0:
-        length = frame_length(data, pos)
-        if length > 0:
-            try:
-                parse_frame(data[pos : pos + length])
-            except ChecksumError:
-                pass
-            else:
-                return True
-        pos = data.find(FLAG, pos + 1)
-    return False
+    return find_checked_frame(data, FLAG, frame_length, parse_frame, ChecksumError)
 
 
 class HdlcFramer(SegmentFramer[HdlcFrame, HdlcMessage]):

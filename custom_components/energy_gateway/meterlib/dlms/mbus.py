@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ChecksumError, DecodeError
-from .framing import NEED_MORE, NO_FRAME, SegmentFramer
+from .framing import NEED_MORE, NO_FRAME, SegmentFramer, find_checked_frame
 
 START = 0x68
 STOP = 0x16
@@ -117,18 +117,7 @@ def parse_frame(frame: bytes) -> MbusFrame:
 
 def find_frame(data: bytes) -> bool:
     """True when `data` holds at least one checked DLMS M-Bus frame (format detection)."""
-    pos = data.find(START)
-    while pos >= 0:
-        length = frame_length(data, pos)
-        if length > 0:
-            try:
-                parse_frame(data[pos : pos + length])
-            except DecodeError:
-                pass
-            else:
-                return True
-        pos = data.find(START, pos + 1)
-    return False
+    return find_checked_frame(data, START, frame_length, parse_frame, DecodeError)
 
 
 class MbusFramer(SegmentFramer[MbusFrame, MbusMessage]):
