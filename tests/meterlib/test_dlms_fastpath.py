@@ -8,11 +8,15 @@ import random
 
 import pytest
 
-from custom_components.energy_gateway.meterlib.dlms import decode_message, decoder as dlms_decoder
+from custom_components.energy_gateway.meterlib.dlms import (
+    decode_message,
+    decoder as dlms_decoder,
+    fastpath,
+)
+from custom_components.energy_gateway.meterlib.dlms.fastpath import read_notifications
 from custom_components.energy_gateway.meterlib.dlms.notification import (
     parse_notifications,
     read_body,
-    read_notifications,
 )
 from custom_components.energy_gateway.meterlib.errors import DecodeError
 
@@ -105,3 +109,86 @@ def test_synthetic_body() -> None:
     found = read_notifications(data)
     assert found is not None
     assert list(found) == _slow(data)
+
+
+def _value_bytes(data: bytes) -> list[int]:
+    """Positions in `data` that its remembered shapes treat as values, not structure."""
+    positions: list[int] = []
+    for (remaining, _), shapes in fastpath._SHAPES.items():
+        start = len(data) - remaining
+        for shape in shapes:
+            mask = shape.mask.to_bytes(shape.size, "big")
+            positions += [start + at for at, byte in enumerate(mask) if not byte]
+    return sorted(set(positions))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_shapes_read_what_the_walk_reads(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values changed anywhere a shape reads them: the shape answers as the `Data` path does.
+
+    Many changes fall in clock fields and land on invalid or printable dates, so this also
+    covers the shape handing a body back to the walk.
+    """
+    rng = random.Random(f"shape {name}")
+    for plain in _plaintexts(name, monkeypatch):
+        fastpath._SHAPES.clear()
+        if read_notifications(plain) is None:
+            assert not fastpath._SHAPES
+            continue
+        values = _value_bytes(plain)
+        assert values
+        for _ in range(300):
+            mutated = bytearray(plain)
+            for at in rng.sample(values, min(len(values), rng.randrange(1, 6))):
+                mutated[at] = rng.randrange(256)
+            found = read_notifications(bytes(mutated))
+            assert found is not None
+            assert list(found) == _slow(bytes(mutated))
+
+
+def test_a_repeated_list_is_read_from_its_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = _plaintexts("at_netznoe_kaifa_ma309m_evn_doc_example", monkeypatch)[0]
+    walks: list[int] = []
+    walk = fastpath._walk_body
+
+    def counted(data: bytes, pos: int, slots: list[fastpath._Slot]) -> object:
+        walks.append(pos)
+        return walk(data, pos, slots)
+
+    monkeypatch.setattr(fastpath, "_walk_body", counted)
+    fastpath._SHAPES.clear()
+    first = read_notifications(plain)
+    later = bytearray(plain)
+    energy = plain.index(bytes.fromhex("0100010800ff")) + 7  # the import counter's value
+    later[energy : energy + 4] = (12938).to_bytes(4, "big")
+    second = read_notifications(bytes(later))
+    assert first is not None
+    assert second is not None
+    assert len(walks) == 1
+    assert first[0][1].readings["1-0:1.8.0"].value == 12937.0
+    assert second[0][1].readings["1-0:1.8.0"].value == 12938.0
+    assert list(second) == _slow(bytes(later))
+    # A structure byte changed (the scaler of the import counter): walked again.
+    later[energy + 7] = 0x01
+    third = read_notifications(bytes(later))
+    assert len(walks) == 2
+    assert third is not None
+    assert third[0][1].readings["1-0:1.8.0"].value == 129380.0
+
+
+def test_shapes_stay_bounded() -> None:
+    def pushed(tariff: int, padding: int) -> bytes:
+        code = bytes((1, 0, 1, 8, tariff, 0xFF))
+        body = bytes((0x02, 0x02, 0x09, 0x06)) + code + b"\x06" + (7).to_bytes(4, "big")
+        return notification(body) + bytes(padding)  # padding: a different key each time
+
+    fastpath._SHAPES.clear()
+    for padding in range(200):
+        found = read_notifications(pushed(0, padding))
+        assert (found is None) == (padding > 0)  # padding is no notification
+    assert len(fastpath._SHAPES) == fastpath._MAX_SHAPE_KEYS
+    for tariff in range(20):  # one key, twenty structures
+        read_notifications(pushed(tariff, 0))
+    assert all(len(shapes) <= fastpath._SHAPES_PER_KEY for shapes in fastpath._SHAPES.values())
+    newest = fastpath._SHAPES[next(reversed(fastpath._SHAPES))]
+    assert len(newest) == fastpath._SHAPES_PER_KEY

@@ -11,6 +11,7 @@ from custom_components.energy_gateway.meterlib.errors import (
     WrongKeyError,
 )
 from custom_components.energy_gateway.meterlib.security import (
+    GloDecryptor,
     apdu_length,
     decrypt_apdu,
     parse_apdu,
@@ -204,3 +205,20 @@ def test_read_length() -> None:
     assert read_length(b"\x82\x01\xf2", 0) == (0x1F2, 3)
     assert read_length(b"\x82\x01", 0) is None
     assert read_length(b"", 0) is None
+
+
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 255, 1024, 16 * 1100 - 1, 16 * 1100 + 5])
+def test_one_decryptor_serves_a_stream(size: int) -> None:
+    """The reused keystream context decrypts frame after frame as a fresh GCM would.
+
+    Sizes around the AES block and past the precomputed counter table.
+    """
+    decryptor = GloDecryptor(KEY)
+    for counter in (1, 2, 0xFFFFFFFE):
+        plaintext = bytes((counter + index) % 251 for index in range(size))
+        apdu = build_apdu(plaintext, security_control=0x30, counter=counter)
+        result = decryptor.decrypt(parse_apdu(apdu), apdu)
+        assert result.plaintext == plaintext
+        assert not result.tag_verified
+        untagged = build_apdu(plaintext, security_control=0x20, counter=counter)
+        assert decryptor.decrypt(parse_apdu(untagged), untagged).plaintext == plaintext

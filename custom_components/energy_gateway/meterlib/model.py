@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 # A decoded value: numbers stay numbers (float when the meter sent a decimal point or a
 # unit, int for bare counters and indicators), text stays text, meter times become aware
@@ -11,9 +12,12 @@ from datetime import datetime
 type ReadingValue = float | int | str | datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One value a meter reported, keyed by its OBIS code."""
+class Reading(NamedTuple):
+    """One value a meter reported, keyed by its OBIS code.
+
+    A named tuple rather than a frozen dataclass: every message makes dozens of these, and a
+    tuple is built about four times faster while being just as immutable.
+    """
 
     obis: str
     """Reduced OBIS code `A-B:C.D.E` (the F group and `*255` suffixes are dropped)."""

@@ -7,7 +7,7 @@ ciphertext | [tag]`, where the length (A-XDR form) counts SC, frame counter, cip
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -28,8 +28,7 @@ _SC_AND_COUNTER = 5  # security control byte + 4-byte frame counter
 _AES_KEY_LENGTHS = (16, 24, 32)
 
 
-@dataclass(frozen=True, slots=True)
-class CipheredApdu:
+class CipheredApdu(NamedTuple):
     """The parts of a general-glo-ciphering APDU, before decryption."""
 
     system_title: bytes
@@ -48,8 +47,7 @@ class CipheredApdu:
         return self.system_title + self.frame_counter.to_bytes(4, "big")
 
 
-@dataclass(frozen=True, slots=True)
-class DecryptedApdu:
+class DecryptedApdu(NamedTuple):
     """Result of `decrypt_apdu`."""
 
     plaintext: bytes
@@ -143,7 +141,7 @@ def parse_apdu(data: bytes | bytearray | memoryview) -> CipheredApdu:
 def decrypt_apdu(
     data: bytes | bytearray | memoryview, key: bytes | None, auth_key: bytes | None = None
 ) -> DecryptedApdu:
-    """Decrypt a general-glo-ciphering APDU.
+    """Decrypt a general-glo-ciphering APDU (one-off; streams keep a `GloDecryptor`).
 
     With an authentication key and a tagged frame, the GCM tag is verified (WrongKeyError on
     mismatch). Otherwise the body is decrypted without a check: GCM's keystream is plain
@@ -152,23 +150,70 @@ def decrypt_apdu(
     one, and ValueError for a key that is not an AES key (a setup error, not bad input).
     """
     apdu = parse_apdu(data)
-    security_control = apdu.security_control
-    if security_control & SC_COMPRESSED:
-        raise DecodeError("compressed ciphered APDUs are not supported", raw=bytes(data))
-    encrypted = bool(security_control & SC_ENCRYPTED)
-    if key is None:
-        if encrypted:
-            raise KeyRequiredError("frame is encrypted and no key is set", raw=bytes(data))
-        return _result(apdu, apdu.body, verified=False)
-    if len(key) not in _AES_KEY_LENGTHS:
-        raise ValueError(f"AES key must be 16, 24 or 32 bytes, got {len(key)}")
-    if apdu.tag and auth_key is not None:
-        return _result(apdu, _gcm_verified(apdu, key, auth_key, encrypted), verified=True)
-    if not encrypted:
-        return _result(apdu, apdu.body, verified=False)
-    counter_block = apdu.iv + (2).to_bytes(4, "big")
-    decryptor = Cipher(algorithms.AES(key), modes.CTR(counter_block)).decryptor()
-    return _result(apdu, decryptor.update(apdu.body) + decryptor.finalize(), verified=False)
+    return GloDecryptor(key, auth_key).decrypt(apdu, data)
+
+
+class GloDecryptor:
+    """Decrypts the general-glo-ciphering APDUs of one stream with its key pair.
+
+    Built once per stream: the AES key schedule is set up once, and untagged frames (and
+    tagged ones without an authentication key) are decrypted as AES-CTR with a keystream
+    from one reused AES-ECB context, so a frame costs no cipher set-up at all.
+    """
+
+    def __init__(self, key: bytes | None, auth_key: bytes | None = None) -> None:
+        if key is not None and len(key) not in _AES_KEY_LENGTHS:
+            raise ValueError(f"AES key must be 16, 24 or 32 bytes, got {len(key)}")
+        self._key = key
+        self._auth_key = auth_key
+        # The AES block function makes the CTR keystream; ECB is never applied to data. Over
+        # whole blocks it keeps no state between calls, so one context serves all.
+        block_function = None if key is None else Cipher(algorithms.AES(key), modes.ECB())  # noqa: S305
+        self._blocks = None if block_function is None else block_function.encryptor()
+
+    def decrypt(
+        self, apdu: CipheredApdu, data: bytes | bytearray | memoryview = b""
+    ) -> DecryptedApdu:
+        """Decrypt a parsed APDU; `data`, its bytes, only goes into errors' `raw`."""
+        security_control = apdu.security_control
+        if security_control & SC_COMPRESSED:
+            raise DecodeError("compressed ciphered APDUs are not supported", raw=bytes(data))
+        encrypted = bool(security_control & SC_ENCRYPTED)
+        key = self._key
+        if key is None:
+            if encrypted:
+                raise KeyRequiredError("frame is encrypted and no key is set", raw=bytes(data))
+            return _result(apdu, apdu.body, verified=False)
+        if apdu.tag and self._auth_key is not None:
+            plaintext = _gcm_verified(apdu, key, self._auth_key, encrypted)
+            return _result(apdu, plaintext, verified=True)
+        if not encrypted:
+            return _result(apdu, apdu.body, verified=False)
+        return _result(apdu, self._ctr(apdu.iv, apdu.body), verified=False)
+
+    def _ctr(self, iv: bytes, body: bytes) -> bytes:
+        """AES-CTR from counter block IV || 00000002 (GCM's keystream after J0)."""
+        size = len(body)
+        if not size:
+            return b""
+        blocks = -(-size // _BLOCK)
+        suffixes = _COUNTERS[:blocks] if blocks <= len(_COUNTERS) else _counters(blocks)
+        counters = iv + iv.join(suffixes)  # IV c2 IV c3 ... in one call
+        assert self._blocks is not None
+        keystream = self._blocks.update(counters)
+        mixed = int.from_bytes(body, "big") ^ int.from_bytes(keystream[:size], "big")
+        return mixed.to_bytes(size, "big")
+
+
+_BLOCK = 16
+
+
+def _counters(blocks: int) -> tuple[bytes, ...]:
+    """The low 32 bits of counter blocks 2, 3, ... (GCM increments only those)."""
+    return tuple((number & 0xFFFFFFFF).to_bytes(4, "big") for number in range(2, blocks + 2))
+
+
+_COUNTERS = _counters(1100)  # enough for a 16 KiB APDU, the largest a stream accepts
 
 
 def _gcm_verified(apdu: CipheredApdu, key: bytes, auth_key: bytes, encrypted: bool) -> bytes:

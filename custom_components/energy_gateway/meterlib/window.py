@@ -85,4 +85,4 @@ def _combine(readings: list[Reading]) -> Reading:
     ]
     if not numbers:
         return latest
-    return replace(latest, value=math.fsum(numbers) / len(numbers))
+    return latest._replace(value=math.fsum(numbers) / len(numbers))

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from enum import IntEnum
+from functools import lru_cache
 import struct
 from typing import Any, NamedTuple
 
@@ -117,8 +118,7 @@ class BitString:
         return bits[: self.length]
 
 
-@dataclass(frozen=True, slots=True)
-class CosemDate:
+class CosemDate(NamedTuple):
     """A COSEM date; 0xFFFF / 0xFF fields are unspecified."""
 
     year: int
@@ -136,8 +136,7 @@ class CosemDate:
             return None
 
 
-@dataclass(frozen=True, slots=True)
-class CosemTime:
+class CosemTime(NamedTuple):
     """A COSEM time of day; 0xFF fields are unspecified."""
 
     hour: int
@@ -156,8 +155,7 @@ class CosemTime:
         return time(self.hour, self.minute, second, hundredths * 10_000)
 
 
-@dataclass(frozen=True, slots=True)
-class CosemDateTime:
+class CosemDateTime(NamedTuple):
     """A COSEM date-time (12 bytes): date, time, deviation from UTC and clock status."""
 
     date: CosemDate
@@ -181,10 +179,11 @@ class CosemDateTime:
         month, day = self.date.month, self.date.day
         if not (1 <= month <= 12 or month >= 0xFD) or not (1 <= day <= 31 or day >= 0xFD):
             return False
-        clock = self.time
-        return all(
-            value <= limit or value == _UNSPECIFIED
-            for value, limit in ((clock.hour, 23), (clock.minute, 59), (clock.second, 59))
+        hour, minute, second, _ = self.time
+        return (
+            (hour <= 23 or hour == _UNSPECIFIED)
+            and (minute <= 59 or minute == _UNSPECIFIED)
+            and (second <= 59 or second == _UNSPECIFIED)
         )
 
     def to_datetime(self) -> datetime | None:
@@ -195,17 +194,24 @@ class CosemDateTime:
         the DST bit, UTC+1 when it has not, and, when the status itself is unspecified
         (0xFF), by the EU summer-time rule for that date.
         """
-        day = self.date.to_date()
-        clock = self.time.to_time()
-        if day is None or clock is None:
-            return None
-        local = datetime.combine(day, clock)
-        deviation = self.deviation
-        if deviation != DEVIATION_UNSPECIFIED and abs(deviation) <= _MAX_DEVIATION:
-            return local.replace(tzinfo=timezone(timedelta(minutes=-deviation)))
-        if self.status != _STATUS_UNSPECIFIED:
-            return local.replace(tzinfo=_CEST if self.status & STATUS_DST else _CET)
-        return local.replace(tzinfo=_CEST if _eu_summer_time(local) else _CET)
+        return _aware(self)
+
+
+@lru_cache(maxsize=64)
+def _aware(moment: CosemDateTime) -> datetime | None:
+    # Cached: one push often carries its time twice (notification header and clock value),
+    # and a stream converts each moment more than once.
+    day = moment.date.to_date()
+    clock = moment.time.to_time()
+    if day is None or clock is None:
+        return None
+    local = datetime.combine(day, clock)
+    deviation = moment.deviation
+    if deviation != DEVIATION_UNSPECIFIED and abs(deviation) <= _MAX_DEVIATION:
+        return local.replace(tzinfo=timezone(timedelta(minutes=-deviation)))
+    if moment.status != _STATUS_UNSPECIFIED:
+        return local.replace(tzinfo=_CEST if moment.status & STATUS_DST else _CET)
+    return local.replace(tzinfo=_CEST if _eu_summer_time(local) else _CET)
 
 
 def _last_sunday(year: int, month: int) -> int:

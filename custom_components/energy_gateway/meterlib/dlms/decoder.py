@@ -22,7 +22,6 @@ otherwise WrongKeyError. With an authentication key the tag of 0x30 frames is ve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -35,12 +34,13 @@ from ..security import (
     SC_BROADCAST_KEY,
     SC_COMPRESSED,
     SC_ENCRYPTED,
-    decrypt_apdu,
+    GloDecryptor,
     parse_apdu,
     read_header,
 )
 from . import lists
 from .axdr import CosemDateTime, TruncatedError
+from .fastpath import read_notifications
 from .gbt import GBT_TAG, GbtAssembler, parse_block, parse_blocks
 from .hdlc import HdlcFramer, HdlcMessage
 from .mbus import MbusFramer, MbusMessage
@@ -52,7 +52,6 @@ from .notification import (
     parse_notifications,
     plausible,
     read_body,
-    read_notifications,
 )
 
 MBUS = "mbus"
@@ -73,8 +72,7 @@ _LOGICAL_DEVICE_NAME = "0-0:42.0.0"
 _METER_NUMBER_SUFFIX = ":0.0.5"  # Kamstrup's meter id (1-1:0.0.5)
 
 
-@dataclass(frozen=True, slots=True)
-class FrameInfo:
+class FrameInfo(NamedTuple):
     """What the decoder saw of a message, for diagnostics and the UI."""
 
     framing: str
@@ -99,6 +97,12 @@ class FrameInfo:
         if self.frame_counter is not None:
             parts.append(f"frame counter {self.frame_counter}")
         return ", ".join(parts)
+
+
+_PLAIN_INFO = {
+    framing: FrameInfo(framing, False, None, None, None, None, False) for framing in _FORMATS
+}
+"""What is known of a frame before its APDU is read (FrameInfo is immutable: shared)."""
 
 
 def title_text(title: bytes) -> str:
@@ -270,8 +274,7 @@ class DlmsDecoder:
     def __init__(self, key: bytes | None = None, auth_key: bytes | None = None) -> None:
         if key is not None and len(key) not in _AES_KEY_LENGTHS:
             raise ValueError(f"encryption key must be 16, 24 or 32 bytes, got {len(key)}")
-        self._key = key
-        self._auth_key = auth_key
+        self._decryptor = GloDecryptor(key, auth_key)
         self._mbus = MbusFramer()
         self._hdlc = HdlcFramer()
         self._raw: _RawFramer | None = None
@@ -339,7 +342,7 @@ class DlmsDecoder:
         results = [result for unit in framed for result in self._process(unit)]
         if self._blocks.pending:
             error = DecodeError("input ended inside a general-block-transfer APDU")
-            results.append(self._fail(error, _plain_info(framing or RAW), self._block_raw()))
+            results.append(self._fail(error, _PLAIN_INFO[framing or RAW], self._block_raw()))
             self._blocks.reset()
         return results
 
@@ -358,14 +361,14 @@ class DlmsDecoder:
     @staticmethod
     def _raw_unit(item: bytes | DecodeError) -> _Framed:
         if isinstance(item, DecodeError):
-            item.frame = _plain_info(RAW)
+            item.frame = _PLAIN_INFO[RAW]
             return item
         return _Unit(RAW, item, item)
 
     @staticmethod
     def _link_unit(framing: str, item: MbusMessage | HdlcMessage | DecodeError) -> _Framed:
         if isinstance(item, DecodeError):
-            item.frame = _plain_info(framing)
+            item.frame = _PLAIN_INFO[framing]
             return item
         if isinstance(item, MbusMessage):
             return _Unit(framing, item.apdu, item.raw)
@@ -386,14 +389,14 @@ class DlmsDecoder:
         try:
             blocks = parse_blocks(unit.payload)
         except DecodeError as err:
-            return [self._fail(err, _plain_info(unit.framing), unit.raw)]
+            return [self._fail(err, _PLAIN_INFO[unit.framing], unit.raw)]
         results: list[Result] = []
         self._block_frames.append(unit.raw)
         for block in blocks:
             for item in self._blocks.add(block):
                 raw = self._block_raw()
                 if isinstance(item, DecodeError):
-                    results.append(self._fail(item, _plain_info(unit.framing), raw))
+                    results.append(self._fail(item, _PLAIN_INFO[unit.framing], raw))
                 else:
                     results.append(self._decode_apdu(item, unit.framing, raw))
         if not self._blocks.pending:
@@ -406,7 +409,7 @@ class DlmsDecoder:
         return raw
 
     def _decode_apdu(self, apdu: bytes, framing: str, raw: bytes) -> Result:
-        info = _plain_info(framing)
+        info = _PLAIN_INFO[framing]
         try:
             if apdu[0] == GLO_CIPHERING_TAG:
                 return self._decode_ciphered(apdu, framing)
@@ -424,7 +427,7 @@ class DlmsDecoder:
             return self._fail(err, self._last_frame or info, raw)
 
     def _decode_ciphered(self, apdu: bytes, framing: str) -> Snapshot:
-        self._last_frame = _plain_info(framing)
+        self._last_frame = _PLAIN_INFO[framing]
         parsed = parse_apdu(apdu)
         title = parsed.system_title
         security_control = parsed.security_control
@@ -441,7 +444,7 @@ class DlmsDecoder:
         if parsed.length != len(apdu):
             raise DecodeError(f"{len(apdu) - parsed.length} bytes after the ciphered APDU")
         try:
-            decrypted = decrypt_apdu(apdu, self._key, self._auth_key)
+            decrypted = self._decryptor.decrypt(parsed, apdu)
         except KeyRequiredError:
             raise KeyRequiredError(
                 f"frame is encrypted and no key is set ({info.describe()})"
@@ -449,7 +452,7 @@ class DlmsDecoder:
         except WrongKeyError as err:
             raise WrongKeyError(f"{err} ({info.describe()})") from None
         if decrypted.tag_verified:  # else `info` says so already
-            info = replace(info, tag_verified=True)
+            info = info._replace(tag_verified=True)
             self._last_frame = info
         fast = read_notifications(decrypted.plaintext)
         if fast is not None and all(
@@ -490,16 +493,22 @@ class DlmsDecoder:
     def _snapshot(
         self, contents: Sequence[tuple[CosemDateTime | None, Content]], info: FrameInfo
     ) -> Snapshot:
-        readings: dict[str, Reading] = {}
-        list_id: str | None = None
-        layout: str | None = None
-        maker: str | None = None
-        for _, content in contents:
-            for code, reading in content.readings.items():
-                readings.setdefault(code, reading)
-            list_id = list_id or content.list_id
-            layout = layout or content.layout
-            maker = maker or content.manufacturer
+        list_id: str | None
+        layout: str | None
+        maker: str | None
+        if len(contents) == 1:  # the usual case: the content's own dict, fresh per message
+            content = contents[0][1]
+            readings = content.readings
+            list_id, layout, maker = content.list_id, content.layout, content.manufacturer
+        else:
+            readings = {}
+            list_id = layout = maker = None
+            for _, content in contents:
+                for code, reading in content.readings.items():
+                    readings.setdefault(code, reading)
+                list_id = list_id or content.list_id
+                layout = layout or content.layout
+                maker = maker or content.manufacturer
         stamp = contents[0][0]
         timestamp = None if stamp is None else stamp.to_datetime()
         clock = readings.get(lists.CLOCK)
@@ -523,21 +532,27 @@ def _contents(
     return [(note.date_time, read_body(note.body)) for note in notifications]
 
 
-def _plain_info(framing: str) -> FrameInfo:
-    return FrameInfo(framing, False, None, None, None, None, False)
-
-
 def _meter_id(readings: dict[str, Reading], title: bytes | None) -> str | None:
     """The meter's serial number where the list carries it, else the system title."""
-    candidates = [readings.get(code) for code in _METER_ID_CODES]
-    candidates += [r for code, r in readings.items() if code.endswith(_METER_NUMBER_SUFFIX)]
-    candidates.append(readings.get(_LOGICAL_DEVICE_NAME))
-    for reading in candidates:
-        if reading is not None and isinstance(reading.value, (str, int)):
-            text = str(reading.value).strip()
+    for code in _METER_ID_CODES:
+        text = _id_text(readings.get(code))
+        if text:
+            return text
+    for code, reading in readings.items():
+        if code.endswith(_METER_NUMBER_SUFFIX):
+            text = _id_text(reading)
             if text:
                 return text
+    text = _id_text(readings.get(_LOGICAL_DEVICE_NAME))
+    if text:
+        return text
     return None if title is None else title_text(title)
+
+
+def _id_text(reading: Reading | None) -> str | None:
+    if reading is None or not isinstance(reading.value, (str, int)):
+        return None
+    return str(reading.value).strip()
 
 
 def decode_message(

@@ -9,7 +9,7 @@ E450 pushes a ciphered APDU in three blocks, one per HDLC frame).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import DecodeError
 from ..security import read_length
@@ -24,8 +24,7 @@ MAX_APDU = 16 * 1024
 """Most bytes of blocks (headers included, so empty blocks count too) joined into one APDU."""
 
 
-@dataclass(frozen=True, slots=True)
-class GbtBlock:
+class GbtBlock(NamedTuple):
     """One block."""
 
     last: bool

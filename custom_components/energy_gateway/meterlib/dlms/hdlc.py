@@ -18,7 +18,7 @@ next frame, so it is left in the buffer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..crc import crc16_x25
 from ..errors import ChecksumError, DecodeError
@@ -41,8 +41,7 @@ BROKEN = -2
 frame were lost or added on the way."""
 
 
-@dataclass(frozen=True, slots=True)
-class HdlcFrame:
+class HdlcFrame(NamedTuple):
     """One checked frame."""
 
     segmented: bool
@@ -55,8 +54,7 @@ class HdlcFrame:
     """The frame with both flags."""
 
 
-@dataclass(frozen=True, slots=True)
-class HdlcMessage:
+class HdlcMessage(NamedTuple):
     """The information fields of one message's frames, joined, without the LLC header."""
 
     payload: bytes

@@ -15,7 +15,7 @@ middle of a frame, and 0x68 bytes inside payloads or line noise do no harm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import ChecksumError, DecodeError
 from .framing import NEED_MORE, NO_FRAME, SegmentFramer, find_checked_frame
@@ -32,8 +32,7 @@ _MIN_L = 3
 _L_OVERFLOW = 256
 
 
-@dataclass(frozen=True, slots=True)
-class MbusFrame:
+class MbusFrame(NamedTuple):
     """One checked long frame."""
 
     control: int
@@ -56,8 +55,7 @@ class MbusFrame:
         return bool(self.ci & CI_LAST)
 
 
-@dataclass(frozen=True, slots=True)
-class MbusMessage:
+class MbusMessage(NamedTuple):
     """An APDU joined from one or more frames."""
 
     apdu: bytes

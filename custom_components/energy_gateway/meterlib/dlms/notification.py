@@ -20,11 +20,9 @@ reported as 1-1:0.2.129, 0-0:1.0.0 and 0-0:96.1.0.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-import struct
-from typing import Any
+from typing import NamedTuple
 
 from ..errors import DecodeError
 from ..manufacturers import manufacturer_from_flag
@@ -46,7 +44,7 @@ from .units import apply_scaler, unit_name
 
 NOTIFICATION_TAG = 0x0F
 _INVOKE_ID = 4
-_OBIS_LENGTH = 6
+OBIS_LENGTH = 6
 _OBIS_A = frozenset((0, 1))  # abstract and electricity: what these meters push
 _NUMBERS = frozenset(
     (
@@ -86,8 +84,7 @@ class Notification:
     """Bytes the APDU occupied."""
 
 
-@dataclass(frozen=True, slots=True)
-class Content:
+class Content(NamedTuple):
     """What a notification body says."""
 
     readings: dict[str, Reading]
@@ -104,12 +101,12 @@ def parse_notification(data: bytes, pos: int = 0) -> Notification:
 
     Raises TruncatedError when the bytes end inside it, DecodeError when it is malformed.
     """
-    invoke_id, date_time, body_start = _header(data, pos)
+    invoke_id, date_time, body_start = notification_header(data, pos)
     body, end = decode(data, body_start)
     return Notification(invoke_id, date_time, body, end - pos)
 
 
-def _header(data: bytes, pos: int) -> tuple[int, CosemDateTime | None, int]:
+def notification_header(data: bytes, pos: int) -> tuple[int, CosemDateTime | None, int]:
     """invoke-id, date-time and where the body starts, of the notification at `pos`."""
     if pos >= len(data):
         raise TruncatedError("data-notification is cut off")
@@ -192,7 +189,7 @@ def read_body(body: Data) -> Content:
         ),
         None,
     )
-    extra = _unkeyed_readings(unkeyed, len(items))
+    extra = unkeyed_readings(unkeyed, len(items))
     if list_id is None and lists.LIST_ID in extra:
         text = extra[lists.LIST_ID][1].value
         list_id = text if isinstance(text, str) else None
@@ -214,7 +211,7 @@ def read_body(body: Data) -> Content:
             else:
                 found.append((index, Reading(code, apply_scaler(raw, 0, None))))
             continue
-        reading = _reading(code, obis, value, scaler_unit, list_id)
+        reading = reading_of(code, obis, value, scaler_unit, list_id)
         if reading is not None:
             found.append((index, reading))
     readings: dict[str, Reading] = {}
@@ -248,7 +245,7 @@ def _split(items: tuple[Data, ...]) -> tuple[list[_Keyed], list[tuple[int, Data]
             if (
                 head_tag == octet_string
                 and isinstance(obis, bytes)
-                and len(obis) == _OBIS_LENGTH
+                and len(obis) == OBIS_LENGTH
                 and obis[0] in _OBIS_A
             ):
                 scaler_unit = _scaler_unit(inner[2]) if len(inner) == 3 else None
@@ -259,7 +256,7 @@ def _split(items: tuple[Data, ...]) -> tuple[list[_Keyed], list[tuple[int, Data]
         if (
             tag == octet_string
             and isinstance(inner, bytes)
-            and len(inner) == _OBIS_LENGTH
+            and len(inner) == OBIS_LENGTH
             and inner[0] in _OBIS_A
             and index + 1 < count
         ):
@@ -293,30 +290,30 @@ _CODES: dict[tuple[str | None, bytes], _CodeEntry] = {}
 
 def _code_entry(list_id: str | None, obis: bytes) -> _CodeEntry:
     entry = (
-        lists.alias(list_id, _obis_text(obis)),
+        lists.alias(list_id, obis_text(obis)),
         lists.pair_scale(list_id, obis[0], obis[2], obis[3]),
     )
-    if len(_CODES) >= _MAX_OBIS_TEXTS:
+    if len(_CODES) >= MAX_OBIS_TEXTS:
         _CODES.clear()
     _CODES[list_id, obis] = entry
     return entry
 
 
 _OBIS_TEXTS: dict[bytes, str] = {}
-_MAX_OBIS_TEXTS = 1024
+MAX_OBIS_TEXTS = 1024
 
 
-def _obis_text(obis: bytes) -> str:
+def obis_text(obis: bytes) -> str:
     text = _OBIS_TEXTS.get(obis)
     if text is None:
         text = f"{obis[0]}-{obis[1]}:{obis[2]}.{obis[3]}.{obis[4]}"
-        if len(_OBIS_TEXTS) >= _MAX_OBIS_TEXTS:
+        if len(_OBIS_TEXTS) >= MAX_OBIS_TEXTS:
             _OBIS_TEXTS.clear()
         _OBIS_TEXTS[obis] = text
     return text
 
 
-def _reading(
+def reading_of(
     code: str, obis: bytes, value: Data, scaler_unit: tuple[int, int] | None, list_id: str | None
 ) -> Reading | None:
     raw = value.value
@@ -330,8 +327,8 @@ def _reading(
         return Reading(code, apply_scaler(raw, 0, None))
     if value.tag == Tag.OCTET_STRING and isinstance(raw, bytes):
         clock = obis[0] == 0 and obis[2:5] == b"\x01\x00\x00"
-        if clock or (len(raw) == DATE_TIME_LENGTH and not _printable(raw)):
-            moment = _octet_date_time(raw)
+        if clock or (len(raw) == DATE_TIME_LENGTH and not printable(raw)):
+            moment = octet_date_time(raw)
             if moment is not None or clock:
                 return Reading(code, moment)
     converted = _plain(value)
@@ -375,7 +372,7 @@ def _plain(value: Data) -> ReadingValue | _Skip:
 _PRINTABLE = bytes(range(0x20, 0x7F))
 
 
-def _printable(raw: bytes) -> bool:
+def printable(raw: bytes) -> bool:
     return not raw.translate(None, _PRINTABLE)
 
 
@@ -383,18 +380,16 @@ def _text(raw: bytes) -> str | None:
     """An octet-string as text: the characters when printable, else upper-case hex."""
     if not raw:
         return None
-    return raw.decode("ascii") if _printable(raw) else raw.hex().upper()
+    return raw.decode("ascii") if printable(raw) else raw.hex().upper()
 
 
-def _octet_date_time(raw: bytes) -> datetime | None:
+def octet_date_time(raw: bytes) -> datetime | None:
     if len(raw) != DATE_TIME_LENGTH:
         return None
     return parse_date_time(raw).to_datetime()
 
 
-def _unkeyed_readings(
-    unkeyed: list[tuple[int, Data]], count: int
-) -> dict[str, tuple[int, Reading]]:
+def unkeyed_readings(unkeyed: list[tuple[int, Data]], count: int) -> dict[str, tuple[int, Reading]]:
     """Readings (with their positions) for the values of an OBIS-keyed list sent without code.
 
     A leading date-time is the clock, leading text the list identifier, trailing text the
@@ -406,12 +401,12 @@ def _unkeyed_readings(
         raw = item.value
         if item.tag not in _TEXT:
             continue
-        if isinstance(raw, bytes) and len(raw) == DATE_TIME_LENGTH and not _printable(raw):
-            moment = _octet_date_time(raw)
+        if isinstance(raw, bytes) and len(raw) == DATE_TIME_LENGTH and not printable(raw):
+            moment = octet_date_time(raw)
             if moment is not None and index == 0:
                 readings[lists.CLOCK] = index, Reading(lists.CLOCK, moment)
             continue
-        if isinstance(raw, bytes) and not _printable(raw):
+        if isinstance(raw, bytes) and not printable(raw):
             continue  # binary without a code: nothing says what it is
         text = _plain(item)
         if not isinstance(text, str):
@@ -444,284 +439,10 @@ def _positional_reading(field: lists.Field, item: Data) -> Reading:
     raw = item.value
     if field.kind == lists.Kind.DATETIME:
         if isinstance(raw, bytes):
-            return Reading(field.obis, _octet_date_time(raw))
+            return Reading(field.obis, octet_date_time(raw))
         if isinstance(raw, CosemDateTime):
             return Reading(field.obis, raw.to_datetime())
     if field.kind == lists.Kind.NUMBER and item.tag in _NUMBERS and isinstance(raw, (int, float)):
         return Reading(field.obis, apply_scaler(raw, field.scaler, field.unit), field.unit)
     converted = _plain(item)
     return Reading(field.obis, None if isinstance(converted, _Skip) else converted)
-
-
-# --- fast path -------------------------------------------------------------------------------
-#
-# The common OBIS-keyed bodies (structures of OBIS, value[, scaler-unit]; flat triples; flat
-# pairs) read straight from the bytes into readings, without building the `Data` tree. It
-# recognises only values it can read exactly as the tree path would (fixed-size numbers, short
-# octet-, visible- and utf8-strings, `02 02 0F s 16 u` scaler-units); on anything else it gives
-# up and the caller takes the `Data` path, so results and errors are those of that path.
-
-type _Scale = tuple[str | None, int, int]
-"""Unit, scaler and 10^|scaler|: what `apply_scaler` needs, worked out once."""
-
-_FAST_NUMBERS: dict[int, tuple[int, Callable[[bytes, int], tuple[Any, ...]]]] = {
-    int(tag): (number.size, number.unpack_from)
-    for tag, number in (
-        (Tag.DOUBLE_LONG, struct.Struct(">i")),
-        (Tag.DOUBLE_LONG_UNSIGNED, struct.Struct(">I")),
-        (Tag.INTEGER, struct.Struct(">b")),
-        (Tag.LONG, struct.Struct(">h")),
-        (Tag.UNSIGNED, struct.Struct(">B")),
-        (Tag.LONG_UNSIGNED, struct.Struct(">H")),
-        (Tag.LONG64, struct.Struct(">q")),
-        (Tag.LONG64_UNSIGNED, struct.Struct(">Q")),
-        (Tag.ENUM, struct.Struct(">B")),
-        (Tag.FLOAT32, struct.Struct(">f")),
-        (Tag.FLOAT64, struct.Struct(">d")),
-    )
-}
-_FAST_TEXT = frozenset((int(Tag.OCTET_STRING), int(Tag.VISIBLE_STRING), int(Tag.UTF8_STRING)))
-# Plain ints: comparing with IntEnum members costs an attribute lookup and a slow __eq__.
-_STRUCTURE = int(Tag.STRUCTURE)
-_ARRAY = int(Tag.ARRAY)
-_OCTET_STRING = int(Tag.OCTET_STRING)
-_INTEGER = int(Tag.INTEGER)
-_ENUM = int(Tag.ENUM)
-_UNSCALED: _Scale = (None, 0, 1)
-_SCALES: dict[int, _Scale] = {}
-"""(scaler byte << 8 | unit) of a scaler-unit -> its scale."""
-_FAST_CODES: dict[str | None, dict[bytes, tuple[str, _Scale | None]]] = {}
-"""list id -> OBIS -> reported code and the list's scaling of an unscaled number."""
-
-
-def _scale_of(scaler: int, unit: str | None) -> _Scale:
-    return unit, scaler, 10 ** abs(scaler)
-
-
-def _scaler_unit_scale(key: int) -> _Scale:
-    scaler, unit = key >> 8, key & 0xFF
-    scale = _scale_of(scaler - 0x100 if scaler >= 0x80 else scaler, unit_name(unit))
-    _SCALES[key] = scale
-    return scale
-
-
-def _fast_codes(list_id: str | None) -> dict[bytes, tuple[str, _Scale | None]]:
-    codes = _FAST_CODES.get(list_id)
-    if codes is None:
-        if len(_FAST_CODES) >= _MAX_LISTS:
-            _FAST_CODES.clear()
-        codes = _FAST_CODES[list_id] = {}
-    elif len(codes) >= _MAX_OBIS_TEXTS:
-        codes.clear()
-    return codes
-
-
-_MAX_LISTS = 64
-
-
-def _fast_code(
-    codes: dict[bytes, tuple[str, _Scale | None]], list_id: str | None, obis: bytes
-) -> tuple[str, _Scale | None]:
-    pair = lists.pair_scale(list_id, obis[0], obis[2], obis[3])
-    entry = (
-        lists.alias(list_id, _obis_text(obis)),
-        None if pair is None else _scale_of(*pair),
-    )
-    codes[obis] = entry
-    return entry
-
-
-def read_notifications(data: bytes) -> tuple[tuple[CosemDateTime | None, Content], ...] | None:
-    """Date-time and content of each notification filling `data`, by the fast path.
-
-    None when any body is not one of the common OBIS-keyed layouts, or anything about the
-    bytes is unusual (including every error): then `parse_notifications` and `read_body`
-    must be used, and give the answer or the error.
-    """
-    found: list[tuple[CosemDateTime | None, Content]] = []
-    pos = 0
-    size = len(data)
-    while pos < size:
-        try:
-            date_time, body_start = _header(data, pos)[1:]
-        except DecodeError:
-            return None
-        body = _fast_body(data, body_start)
-        if body is None:
-            return None
-        content, pos = body
-        found.append((date_time, content))
-    return tuple(found) or None
-
-
-def _fast_body(data: bytes, pos: int) -> tuple[Content, int] | None:
-    """The content of the body at `pos` and where it ends, or None to take the `Data` path."""
-    size = len(data)
-    if pos + 2 > size or (data[pos] != _STRUCTURE and data[pos] != _ARRAY):
-        return None
-    count = data[pos + 1]
-    pos += 2
-    if count >= 0x80 or count > size - pos:
-        return None
-    numbers = _FAST_NUMBERS
-    text_tags = _FAST_TEXT
-    scales = _SCALES
-    readings: dict[str, Reading] = {}
-    counts: dict[str, int] = {}
-    list_id: str | None = None
-    keyed_list = False  # list id taken from an OBIS-keyed value
-    computed = False  # a keyed reading was worked out with `list_id`
-    codes: dict[bytes, tuple[str, _Scale | None]] | None = None
-    index = 0
-    while index < count:
-        if pos + 2 > size:
-            return None
-        tag = data[pos]
-        obis_at = -1
-        if tag == _STRUCTURE:
-            inner = data[pos + 1]
-            if (
-                (inner != 2 and inner != 3)  # noqa: PLR1714
-                or pos + 10 > size
-                or data[pos + 2] != _OCTET_STRING
-                or data[pos + 3] != _OBIS_LENGTH
-                or data[pos + 4] > 1
-            ):
-                return None
-            obis_at = pos + 4
-            form = LAYOUT_STRUCTURES
-            step = 1
-        elif (
-            tag == _OCTET_STRING
-            and data[pos + 1] == _OBIS_LENGTH
-            and pos + 8 <= size
-            and data[pos + 2] <= 1
-            and index + 1 < count
-        ):
-            inner = 0
-            obis_at = pos + 2
-        if obis_at < 0:
-            # a value without OBIS code: text at either end, numbers skipped
-            fixed = numbers.get(tag)
-            if fixed is not None:
-                pos += 1 + fixed[0]
-                if pos > size:
-                    return None
-                index += 1
-                continue
-            length = data[pos + 1]
-            end = pos + 2 + length
-            if tag not in text_tags or length >= 0x80 or end > size:
-                return None
-            if index == 0 or index == count - 1:
-                item = _fast_text(tag, data[pos + 2 : end])
-                for code, (_, reading) in _unkeyed_readings([(index, item)], count).items():
-                    readings.setdefault(code, reading)
-                    if code == lists.LIST_ID and not keyed_list and isinstance(reading.value, str):
-                        list_id = reading.value
-                        codes = None
-            pos = end
-            index += 1
-            continue
-        value_at = obis_at + _OBIS_LENGTH
-        if value_at >= size:
-            return None
-        value_tag = data[value_at]
-        fixed = numbers.get(value_tag)
-        if fixed is not None:
-            after = value_at + 1 + fixed[0]
-            if after > size:
-                return None
-            raw = fixed[1](data, value_at + 1)[0]
-            value: Data | None = None
-        elif value_tag in text_tags and value_at + 1 < size and data[value_at + 1] < 0x80:
-            after = value_at + 2 + data[value_at + 1]
-            if after > size:
-                return None
-            value = _fast_text(value_tag, data[value_at + 2 : after])
-        else:
-            return None
-        scale: _Scale | None = None
-        has_scaler_unit = (
-            after + 6 <= size
-            and data[after] == _STRUCTURE
-            and data[after + 1] == 2
-            and data[after + 2] == _INTEGER
-            and data[after + 4] == _ENUM
-        )
-        if inner == 0:  # flat: a scaler-unit may follow the value
-            if has_scaler_unit and index + 2 < count:
-                form, step = LAYOUT_TRIPLES, 3
-            else:
-                form, step = LAYOUT_PAIRS, 2
-                has_scaler_unit = False
-        elif inner == 3:
-            if not has_scaler_unit:
-                return None
-        else:
-            has_scaler_unit = False
-        if has_scaler_unit:
-            key = data[after + 3] << 8 | data[after + 5]
-            scale = scales.get(key)
-            if scale is None:
-                scale = _scaler_unit_scale(key)
-            after += 6
-        obis = data[obis_at:value_at]
-        if (
-            value is not None
-            and not keyed_list
-            and obis[2:5] == b"\x00\x02\x81"
-            and isinstance(value.value, str)
-        ):
-            keyed_list = True
-            if value.value != list_id:
-                if computed:
-                    return None
-                list_id = value.value
-                codes = None
-        if codes is None:
-            codes = _fast_codes(list_id)
-        entry = codes.get(obis)
-        if entry is None:
-            entry = _fast_code(codes, list_id, obis)
-        computed = True
-        code = entry[0]
-        if value is None:
-            if scale is None:
-                scale = entry[1] or _UNSCALED
-            unit, scaler, factor = scale
-            number: ReadingValue
-            if raw.__class__ is int:
-                if scaler < 0:
-                    number = raw / factor
-                elif scaler == 0:
-                    number = raw if unit is None else float(raw)
-                else:
-                    number = float(raw * factor)
-            else:
-                number = apply_scaler(raw, scaler, unit)
-            if code not in readings:
-                readings[code] = Reading(code, number, unit)
-        elif code not in readings:
-            text = _reading(code, obis, value, None, list_id)
-            if text is not None:
-                readings[code] = text
-        counts[form] = counts.get(form, 0) + 1
-        pos = after
-        index += step
-    if not computed:
-        return None
-    layout = max(counts, key=counts.__getitem__)  # the first of the most common, as Counter
-    device = readings.get(LOGICAL_DEVICE_NAME)
-    maker = lists.manufacturer_from_list_id(list_id)
-    if maker is None and device is not None and isinstance(device.value, str):
-        maker = manufacturer_from_flag(device.value)
-    return Content(readings, list_id, layout, maker), pos
-
-
-def _fast_text(tag: int, raw: bytes) -> Data:
-    if tag == Tag.OCTET_STRING:
-        return Data(tag, raw)
-    if tag == Tag.VISIBLE_STRING:
-        return Data(tag, raw.decode("latin-1"))
-    return Data(tag, raw.decode("utf-8", errors="replace"))
