@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import struct
 
 import pytest
 
@@ -20,7 +21,17 @@ from custom_components.energy_gateway.meterlib.dlms.notification import (
 )
 from custom_components.energy_gateway.meterlib.errors import DecodeError
 
-from .dlms_fixtures import DLMS, NO_KEY, SIMPLE_BODY, VECTORS, notification, wire
+from .dlms_fixtures import (
+    DLMS,
+    NO_KEY,
+    SIMPLE_BODY,
+    VECTORS,
+    notification,
+    obis,
+    scaler_unit,
+    structure,
+    wire,
+)
 
 NAMES = [entry["id"] for entry in json.loads((DLMS / "dlms_vectors.json").read_text())]
 FAST = (
@@ -192,3 +203,37 @@ def test_shapes_stay_bounded() -> None:
     assert all(len(shapes) <= fastpath._SHAPES_PER_KEY for shapes in fastpath._SHAPES.values())
     newest = fastpath._SHAPES[next(reversed(fastpath._SHAPES))]
     assert len(newest) == fastpath._SHAPES_PER_KEY
+
+
+def test_shapes_of_every_number_kind() -> None:
+    """Floats, signed and 64-bit numbers, scaled up and down, read twice: walked, then shaped."""
+
+    def body(seed: int) -> bytes:
+        return structure(
+            structure(
+                obis("1-0:1.8.0"), b"\x17" + struct.pack(">f", 1.5 * seed), scaler_unit(0, 30)
+            ),
+            structure(
+                obis("1-0:2.8.0"), b"\x18" + struct.pack(">d", -2.25 * seed), scaler_unit(3, 30)
+            ),
+            structure(
+                obis("1-0:1.7.0"), b"\x10" + struct.pack(">h", -7 * seed), scaler_unit(2, 27)
+            ),
+            structure(
+                obis("1-0:3.8.0"), b"\x14" + struct.pack(">q", 9 * seed), scaler_unit(-3, 32)
+            ),
+            structure(obis("1-0:13.7.0"), b"\x0f" + struct.pack(">b", -seed), scaler_unit(-2, 255)),
+        )
+
+    fastpath._SHAPES.clear()
+    for seed in (1, 2, 3):
+        data = notification(body(seed))
+        found = read_notifications(data)
+        assert found is not None
+        assert list(found) == _slow(data)
+    assert sum(len(shapes) for shapes in fastpath._SHAPES.values()) == 1
+    readings = found[0][1].readings
+    assert readings["1-0:1.8.0"].value == 4.5
+    assert readings["1-0:2.8.0"].value == -6750.0
+    assert readings["1-0:1.7.0"].value == -2100.0
+    assert readings["1-0:13.7.0"].value == -0.03

@@ -563,7 +563,10 @@ def decode_message(
     Returns the first snapshot it yields; raises the first DecodeError when it yields none.
     """
     decoder = DlmsDecoder(key=key, auth_key=auth_key)
-    results = decoder.feed(data) + decoder.flush()
+    results = decoder.feed(data)
+    # What the end of input leaves unfinished only matters when no snapshot came before.
+    if not any(isinstance(result, Snapshot) for result in results):
+        results += decoder.flush()
     errors: list[DecodeError] = []
     for result in results:
         if isinstance(result, Snapshot):

@@ -115,18 +115,23 @@ def _fast_code(
     return entry
 
 
+_new_reading = tuple.__new__
+"""Builds a Reading from its five fields at half the cost of calling the class."""
+
+
 # --- shapes ---------------------------------------------------------------------------------
 #
 # A shape replays a walked body as steps, in body order. Each step that reads a value takes
 # the next field `struct` unpacked from the value bytes.
 
-_NUMBER = 0  # (kind, code, unit, scaler, 10^|scaler|): a number, scaled
-_CONSTANT = 1  # (kind, code, reading): a reading made of structure bytes only
-_CLOCK = 2  # (kind,): a leading date-time without code; printable text would be a list id
-_OPAQUE = 3  # (kind,): trailing binary without code; printable text would be a meter id
-_KEYED_DATE_TIME = 4  # (kind, code, OBIS, list id): an OBIS-keyed 12-byte octet-string
+# Every step is (kind, code, and three fields whose meaning depends on the kind):
+_NUMBER = 0  # unit, scaler, 10^|scaler|: a number, scaled
+_CONSTANT = 1  # the reading, made of structure bytes only
+_CLOCK = 2  # a leading date-time without code; printable text would be a list id
+_OPAQUE = 3  # trailing binary without code; printable text would be a meter id
+_KEYED_DATE_TIME = 4  # OBIS, list id: an OBIS-keyed 12-byte octet-string
 
-type _Step = tuple[Any, ...]
+type _Step = tuple[int, str, Any, Any, Any]
 type _Slot = tuple[int, int, str, _Step | None]
 """Where a walked item's variable bytes start, how many, their `struct` format, its step."""
 
@@ -158,44 +163,41 @@ class _Shape:
         values = self.values.unpack_from(data, pos)
         readings: dict[str, Reading] = {}
         taken = 0
-        for step in self.steps:
-            kind = step[0]
+        new_reading = _new_reading
+        for kind, code, first, second, third in self.steps:
             if kind == _NUMBER:
                 raw = values[taken]
                 taken += 1
-                code = step[1]
                 if code in readings:
                     continue
-                unit, scaler, factor = step[2], step[3], step[4]
                 number: ReadingValue
                 if raw.__class__ is int:
-                    if scaler < 0:
-                        number = raw / factor
-                    elif scaler == 0:
-                        number = raw if unit is None else float(raw)
+                    if second < 0:
+                        number = raw / third
+                    elif second == 0:
+                        number = raw if first is None else float(raw)
                     else:
-                        number = float(raw * factor)
+                        number = float(raw * third)
                 else:
-                    number = apply_scaler(raw, scaler, unit)
-                readings[code] = Reading(code, number, unit)
+                    number = apply_scaler(raw, second, first)
+                readings[code] = new_reading(Reading, (code, number, first, None, ()))
             elif kind == _CONSTANT:
-                if step[1] not in readings:
-                    readings[step[1]] = step[2]
+                if code not in readings:
+                    readings[code] = first
             else:
                 raw = values[taken]
                 taken += 1
                 if kind == _KEYED_DATE_TIME:
-                    code = step[1]
                     if code not in readings:
-                        keyed = reading_of(code, step[2], Data(_OCTET_STRING, raw), None, step[3])
+                        keyed = reading_of(code, first, Data(_OCTET_STRING, raw), None, second)
                         if keyed is not None:
                             readings[code] = keyed
                 elif printable(raw):
                     return None  # the walk would take this text for an identifier
-                elif kind == _CLOCK and lists.CLOCK not in readings:
+                elif kind == _CLOCK and code not in readings:
                     moment = octet_date_time(raw)
                     if moment is not None:
-                        readings[lists.CLOCK] = Reading(lists.CLOCK, moment)
+                        readings[code] = Reading(code, moment)
         return Content(readings, self.list_id, self.layout, _maker(self.list_id, readings)), end
 
 
@@ -352,15 +354,19 @@ def _walk_body(data: bytes, pos: int, slots: list[_Slot]) -> tuple[Content, int]
             if index == 0 or index == count - 1:
                 raw = data[pos + 2 : end]
                 if tag == _OCTET_STRING and length == DATE_TIME_LENGTH and not printable(raw):
-                    kind = _CLOCK if index == 0 else _OPAQUE
-                    slots.append((pos + 2, length, f"{length}s", (kind,)))
+                    step_of_text: _Step = (
+                        (_CLOCK, lists.CLOCK, None, None, None)
+                        if index == 0
+                        else (_OPAQUE, "", None, None, None)
+                    )
+                    slots.append((pos + 2, length, f"{length}s", step_of_text))
                     constant = False
                 else:
                     constant = True
                 item = _fast_text(tag, raw)
                 for code, (_, reading) in unkeyed_readings([(index, item)], count).items():
                     if constant:
-                        slots.append((end, 0, "", (_CONSTANT, code, reading)))
+                        slots.append((end, 0, "", (_CONSTANT, code, reading, None, None)))
                     if code not in readings:
                         readings[code] = reading
                     if code == lists.LIST_ID and not keyed_list and isinstance(reading.value, str):
@@ -455,7 +461,7 @@ def _walk_body(data: bytes, pos: int, slots: list[_Slot]) -> tuple[Content, int]
         else:
             length = data[value_at + 1]
             if value_tag == _OCTET_STRING and length == DATE_TIME_LENGTH:
-                step_of_value = (_KEYED_DATE_TIME, code, obis, list_id)
+                step_of_value = (_KEYED_DATE_TIME, code, obis, list_id, None)
                 slots.append((value_at + 2, length, f"{length}s", step_of_value))
                 text = (
                     reading_of(code, obis, value, None, list_id) if code not in readings else None
@@ -463,7 +469,7 @@ def _walk_body(data: bytes, pos: int, slots: list[_Slot]) -> tuple[Content, int]
             else:
                 text = reading_of(code, obis, value, None, list_id)
                 if text is not None:
-                    slots.append((after, 0, "", (_CONSTANT, code, text)))
+                    slots.append((after, 0, "", (_CONSTANT, code, text, None, None)))
             if text is not None and code not in readings:
                 readings[code] = text
         counts[form] = counts.get(form, 0) + 1
