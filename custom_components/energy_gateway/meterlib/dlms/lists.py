@@ -166,7 +166,12 @@ def _is_kamstrup(list_id: str | None) -> bool:
 
 
 def _kamstrup_scaler(c: int, d: int) -> int:
-    """Kamstrup: currents and power factors in hundredths, energy registers in 10 Wh."""
+    """Kamstrup: currents and power factors in hundredths, energy registers in 10 Wh.
+
+    No Kamstrup document in hand says so; two independent HAN decoders agree on these units
+    (amsreader-firmware multiplies the counters by 10 Wh and divides currents and power
+    factors by 100, hass-AMS divides counters and currents by 100 to get kWh and A).
+    """
     if d in _ENERGY_D:
         return 1
     if d in _POWER_D and 1 <= c <= _PHASES and _quantity(c) in (_CURRENT, _POWER_FACTOR):
