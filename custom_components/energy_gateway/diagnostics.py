@@ -11,8 +11,17 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_AUTH_KEY, CONF_KEY
 from .coordinator import EnergyGatewayConfigEntry
+from .meterlib.dlms import DlmsDecoder
 
-TO_REDACT = {CONF_KEY, CONF_AUTH_KEY, CONF_HOST, "unique_id", "meter_id", "serial_number"}
+TO_REDACT = {
+    CONF_KEY,
+    CONF_AUTH_KEY,
+    CONF_HOST,
+    "unique_id",
+    "meter_id",
+    "serial_number",
+    "system_title",
+}
 
 
 async def async_get_config_entry_diagnostics(
@@ -40,13 +49,22 @@ async def async_get_config_entry_diagnostics(
             "header": snapshot.header if snapshot else None,
             "encrypted": snapshot.encrypted if snapshot else None,
             "readings": len(snapshot.readings) if snapshot else 0,
-        },
+        }
+        | _link_layer(coordinator.decoder),
         "capacity": asdict(data.capacity) if data is not None and data.capacity else None,
         "recent_failures": [
             raw.decode("latin-1") if _is_text(raw) else raw.hex()
             for raw in coordinator.stream.recent_failures
         ],
     }
+
+
+def _link_layer(decoder: object) -> dict[str, Any]:
+    """DLMS framing, security and frame-counter facts (P1 has none to add)."""
+    if not isinstance(decoder, DlmsDecoder):
+        return {}
+    details: dict[str, Any] = async_redact_data(decoder.diagnostics(), TO_REDACT)
+    return details
 
 
 def _without_host(description: str, data: Any) -> str:

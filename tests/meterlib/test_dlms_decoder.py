@@ -362,6 +362,50 @@ def test_counters_are_kept_per_system_title() -> None:
     assert decoder.replays == 1
 
 
+def test_diagnostics_say_what_was_checked() -> None:
+    """Framing, security and whether the GCM tag was checked, for each kind of frame."""
+    kamstrup = VECTORS["hdlc_kamstrup_omnipower"]
+    netznoe = VECTORS["at_netznoe_kaifa_ma309m_evn_doc_example"]
+    cases = [
+        (DlmsDecoder(), wire("hdlc_norway_han_3phase"), "hdlc", None, None),
+        (DlmsDecoder(key=netznoe.key), netznoe.data, "mbus", "0x20", "not sent"),
+        (
+            DlmsDecoder(key=kamstrup.key),
+            kamstrup.data,
+            "hdlc",
+            "0x30",
+            "not checked: no authentication key",
+        ),
+        (
+            DlmsDecoder(key=kamstrup.key, auth_key=kamstrup.auth_key),
+            kamstrup.data,
+            "hdlc",
+            "0x30",
+            "verified",
+        ),
+        (
+            DlmsDecoder(key=kamstrup.key, auth_key=bytes(16)),
+            kamstrup.data,
+            "hdlc",
+            "0x30",
+            "mismatch",
+        ),
+    ]
+    for decoder, data, framing, security, tag in cases:
+        assert decoder.diagnostics() == {"framing": None, "replays": 0}
+        decoder.feed(data)
+        decoder.feed(data)  # the same frame counter again
+        details = decoder.diagnostics()
+        assert details["framing"] == framing
+        assert details["security_control"] == security
+        assert details["gcm_tag"] == tag
+        assert details["replays"] == (0 if security is None or tag == "mismatch" else 1)
+    assert details["manufacturer"] == "Kamstrup"
+    assert details["system_title"] == "4b414d4501349083"
+    assert details["frame_counter"] == 17784996
+    assert details["encrypted"] is True
+
+
 # --- other messages ---------------------------------------------------------------------
 
 

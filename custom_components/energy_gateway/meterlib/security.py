@@ -171,6 +171,11 @@ class GloDecryptor:
         block_function = None if key is None else Cipher(algorithms.AES(key), modes.ECB())  # noqa: S305
         self._blocks = None if block_function is None else block_function.encryptor()
 
+    @property
+    def authenticates(self) -> bool:
+        """True when tagged frames get their GCM tag checked (an authentication key is set)."""
+        return self._key is not None and self._auth_key is not None
+
     def decrypt(
         self, apdu: CipheredApdu, data: bytes | bytearray | memoryview = b""
     ) -> DecryptedApdu:

@@ -105,6 +105,17 @@ _PLAIN_INFO = {
 """What is known of a frame before its APDU is read (FrameInfo is immutable: shared)."""
 
 
+def _tag_state(frame: FrameInfo, *, authenticates: bool) -> str | None:
+    """Whether the last frame's GCM tag was checked, and if not, why not."""
+    if frame.security_control is None:
+        return None  # not a ciphered frame
+    if not frame.security_control & SC_AUTHENTICATED:
+        return "not sent"
+    if frame.tag_verified:
+        return "verified"
+    return "mismatch" if authenticates else "not checked: no authentication key"
+
+
 def title_text(title: bytes) -> str:
     """A system title as text when it is printable ASCII, else as upper-case hex."""
     if all(0x20 <= byte < 0x7F for byte in title):
@@ -294,6 +305,23 @@ class DlmsDecoder:
     def replays(self) -> int:
         """Frames whose counter did not increase (repeats, replays); they are still decoded."""
         return self._replays
+
+    def diagnostics(self) -> dict[str, object]:
+        """What the decoder saw of the link, for a bug report (the system title included:
+        callers that publish it redact it)."""
+        frame = self._last_frame
+        details: dict[str, object] = {"framing": self.framing, "replays": self._replays}
+        if frame is None:
+            return details
+        security = frame.security_control
+        return details | {
+            "encrypted": frame.encrypted,
+            "security_control": None if security is None else f"0x{security:02X}",
+            "gcm_tag": _tag_state(frame, authenticates=self._decryptor.authenticates),
+            "manufacturer": frame.manufacturer,
+            "system_title": None if frame.system_title is None else frame.system_title.hex(),
+            "frame_counter": frame.frame_counter,
+        }
 
     @property
     def framing(self) -> str | None:
