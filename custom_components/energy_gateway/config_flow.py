@@ -58,6 +58,8 @@ from .schema import vol
 from .source import link_settings
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+_WORDED_FOR_DLMS = frozenset(("no_data", "not_decodable", "crc_failures", "wrong_key"))
+"""Errors with a DLMS wording of their own (`dlms_<error>` in the translations)."""
 _KEY_SCHEMA = vol.Schema(
     {vol.Required(CONF_KEY): _PASSWORD, vol.Optional(CONF_AUTH_KEY): _PASSWORD}
 )
@@ -367,6 +369,8 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         self._frame = outcome.frame or self._frame
         if outcome.snapshot is None:
             assert outcome.error is not None
+            if self._source == SOURCE_DLMS and outcome.error in _WORDED_FOR_DLMS:
+                return f"dlms_{outcome.error}"  # says frames and M-Bus/HAN, not P1 telegrams
             return outcome.error
         if outcome.serial_mode is not None:
             self._data[CONF_SERIAL_MODE] = outcome.serial_mode

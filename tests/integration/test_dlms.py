@@ -95,7 +95,7 @@ async def test_encrypted_mbus_meter_asks_for_key(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KEY: "00" * 16}
     )
-    assert result["errors"] == {"base": "wrong_key"}
+    assert result["errors"] == {"base": "dlms_wrong_key"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KEY: vector["key"]}
     )
@@ -116,9 +116,38 @@ async def test_authenticated_hdlc_meter(hass: HomeAssistant, meter_server: Meter
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KEY: vector["key"], CONF_AUTH_KEY: "11" * 16}
     )
-    assert result["errors"] == {"base": "wrong_key"}
+    assert result["errors"] == {"base": "dlms_wrong_key"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KEY: vector["key"], CONF_AUTH_KEY: vector["auth_key"]}
+    )
+    assert result["step_id"] == "confirm"
+
+
+async def test_network_errors_are_worded_for_dlms(
+    hass: HomeAssistant, meter_server: MeterServer
+) -> None:
+    """Silence, broken frames and noise each get an error that speaks of frames and the
+    customer interface, not of P1 telegrams; the form then succeeds once the meter behaves."""
+    good = frame("hdlc_norway_han_3phase")
+    result = await _network_flow(hass, meter_server.port)
+    assert result["errors"] == {"base": "dlms_no_data"}
+    flow_id = result["flow_id"]
+
+    broken = bytearray(good)
+    broken[len(good) // 2] ^= 0x01  # the frame check sequence no longer holds
+    for greeting, error in (
+        (bytes(broken) * 2, "dlms_crc_failures"),
+        (b"\x00\x01 this is not a meter \xff" * 20, "dlms_not_decodable"),
+    ):
+        meter_server.greeting = greeting
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
+        )
+        assert result["errors"] == {"base": error}
+
+    meter_server.greeting = good
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
     )
     assert result["step_id"] == "confirm"
 
