@@ -1,0 +1,121 @@
+"""DLMS push streams over real links: a TCP socket and a pseudo-terminal, the capture sent
+whole, one byte per write, and with line noise between the pushes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+import math
+
+import pytest
+
+from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder
+from custom_components.energy_gateway.meterlib.links import SerialSettings, create_link
+
+from .dlms_fixtures import VECTORS, Vector, wire
+from .test_stream import (
+    Pty,
+    Recorder,
+    Script,
+    ScriptedServer,
+    make_stream,
+    running,
+    servers,  # noqa: F401  (fixture)
+    wait_until,
+)
+
+PUSHES = 3
+NOISE = b"\x7e\x68\x00\xff noise \x16\x7e\x7e\x68\x68"  # start bytes of both framings, no frame
+CAPTURES = {
+    "mbus": "at_netznoe_kaifa_ma309m_evn_doc_example",  # two M-Bus segments, SC 0x20
+    "hdlc_tag": "hdlc_kamstrup_omnipower",  # HDLC, SC 0x30 with the tag checked
+    "hdlc_plain": "hdlc_norway_han_3phase",
+    "hdlc_segments": "hdlc_iskra550",  # three HDLC segments
+}
+
+
+def _capture(name: str) -> tuple[bytes, Vector]:
+    vector = VECTORS[CAPTURES[name]]
+    return wire(vector.name), vector
+
+
+def _chunks(data: bytes, delivery: str) -> list[bytes]:
+    """The stream as the meter's writes: whole pushes, single bytes, or pushes and noise."""
+    if delivery == "whole":
+        return [data] * PUSHES
+    if delivery == "bytewise":
+        return [bytes((byte,)) for byte in data * PUSHES]
+    return [NOISE, *[part for _ in range(PUSHES) for part in (data, NOISE)]]
+
+
+def _check(recorder: Recorder, vector: Vector) -> None:
+    assert len(recorder.snapshots) == PUSHES
+    for snapshot in recorder.snapshots:
+        assert snapshot.meter_id == vector.meter_id
+        for code, (value, unit) in vector.values.items():
+            reading = snapshot.readings[code]
+            assert reading.unit == unit
+            if isinstance(value, float):
+                assert isinstance(reading.value, float)
+                assert math.isclose(reading.value, value)
+            else:
+                assert reading.value == value
+
+
+def _decoder(vector: Vector) -> DlmsDecoder:
+    return DlmsDecoder(key=vector.key, auth_key=vector.auth_key)
+
+
+def _send_chunks(chunks: list[bytes]) -> Script:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for chunk in chunks:
+            writer.write(chunk)
+            await writer.drain()
+            await asyncio.sleep(0)  # let each write leave as its own segment where it can
+        await reader.read()
+
+    return script
+
+
+@pytest.fixture
+def pty() -> Iterator[Pty]:
+    terminal = Pty(blocking=True)
+    yield terminal
+    terminal.close()
+
+
+@pytest.mark.parametrize("delivery", ["whole", "bytewise", "noisy"])
+@pytest.mark.parametrize("name", sorted(CAPTURES))
+async def test_over_tcp(
+    servers: Callable[..., Awaitable[ScriptedServer]],  # noqa: F811
+    name: str,
+    delivery: str,
+) -> None:
+    data, vector = _capture(name)
+    chunks = _chunks(data, delivery)
+    server = await servers(_send_chunks(chunks))
+    recorder = Recorder()
+    stream = make_stream(server.link, recorder, _decoder(vector))
+    async with running(stream):
+        await wait_until(lambda: stream.stats.bytes_received == sum(map(len, chunks)))
+        await wait_until(lambda: len(recorder.snapshots) == PUSHES)
+    _check(recorder, vector)
+    assert stream.stats.crc_failures == 0
+
+
+@pytest.mark.parametrize("delivery", ["whole", "bytewise", "noisy"])
+@pytest.mark.parametrize("name", sorted(CAPTURES))
+async def test_over_a_pseudo_terminal(pty: Pty, name: str, delivery: str) -> None:
+    data, vector = _capture(name)
+    recorder = Recorder()
+    stream = make_stream(lambda: create_link(SerialSettings(pty.path)), recorder, _decoder(vector))
+    async with running(stream):
+        await wait_until(lambda: stream.stats.link_open)
+        await asyncio.sleep(0.05)  # opening a serial port flushes what came before
+        for chunk in _chunks(data, delivery):
+            pty.send(chunk)
+            if delivery == "bytewise":
+                await asyncio.sleep(0)
+        await wait_until(lambda: len(recorder.snapshots) == PUSHES)
+    _check(recorder, vector)
+    assert stream.stats.crc_failures == 0
