@@ -81,11 +81,12 @@ def _mode_selector(source: str, *, auto: bool) -> SelectSelector:
     )
 
 
-def meter_unique_id(snapshot: Snapshot) -> str:
-    """The meter's own id; meters that send none (Sweden, Austria) fall back to their header."""
+def meter_unique_id(snapshot: Snapshot, source: str) -> str:
+    """The meter's own id; meters that send none (Swedish P1, plain HAN lists without a
+    meter number) fall back to the source and their header."""
     if snapshot.meter_id:
         return snapshot.meter_id
-    return f"p1-{snapshot.header or 'meter'}"
+    return f"{source}-{snapshot.header or 'meter'}"
 
 
 def meter_title(snapshot: Snapshot, source: str) -> str:
@@ -359,7 +360,7 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_update_same_meter(self, entry: ConfigEntry) -> ConfigFlowResult:
         """Store the new settings, unless a different meter answered on them."""
         assert self._snapshot is not None
-        await self.async_set_unique_id(meter_unique_id(self._snapshot))
+        await self.async_set_unique_id(meter_unique_id(self._snapshot, self._source))
         self._abort_if_unique_id_mismatch(reason="wrong_meter")
         return self.async_update_reload_and_abort(entry, data=self._data)
 
@@ -380,7 +381,7 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_after_listen(self) -> ConfigFlowResult:
         """A telegram arrived: refuse a meter that is already set up, then confirm."""
         assert self._snapshot is not None
-        await self.async_set_unique_id(meter_unique_id(self._snapshot))
+        await self.async_set_unique_id(meter_unique_id(self._snapshot, self._source))
         self._abort_if_unique_id_configured()
         return await self.async_step_confirm()
 

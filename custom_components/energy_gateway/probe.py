@@ -15,6 +15,7 @@ from .const import (
     FIRST_MESSAGE_TIMEOUT,
     SERIAL_MODE_AUTO,
     SERIAL_MODES,
+    SOURCE_DLMS,
     SOURCE_P1,
 )
 from .meterlib.dlms import FrameInfo
@@ -32,6 +33,8 @@ from .meterlib.stream import FirstResult, wait_for_first_snapshot
 from .source import create_decoder, link_settings
 
 AUTO_MODE_TIMEOUT = 12.0
+IDENTITY_GRACE = 12.0
+"""Seconds a DLMS probe listens on for a list naming the meter (Aidon's comes every 10 s)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,10 @@ async def probe_meter(data: Mapping[str, Any]) -> ProbeOutcome:
         )
         try:
             result = await wait_for_first_snapshot(
-                create_link(settings), create_decoder(data), timeout
+                create_link(settings),
+                create_decoder(data),
+                timeout,
+                identity_grace=IDENTITY_GRACE if data.get(CONF_SOURCE) == SOURCE_DLMS else 0.0,
             )
         except PortNotFoundError:
             return ProbeOutcome(error="port_not_found")

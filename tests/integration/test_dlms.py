@@ -46,6 +46,7 @@ def short_listening() -> None:
     with (
         patch("custom_components.energy_gateway.probe.FIRST_MESSAGE_TIMEOUT", 1.0),
         patch("custom_components.energy_gateway.probe.AUTO_MODE_TIMEOUT", 0.5),
+        patch("custom_components.energy_gateway.probe.IDENTITY_GRACE", 1.0),
     ):
         yield
 
@@ -150,6 +151,45 @@ async def test_network_errors_are_worded_for_dlms(
         flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
     )
     assert result["step_id"] == "confirm"
+
+
+async def test_meters_side_by_side(hass: HomeAssistant, meter_server: MeterServer) -> None:
+    """Two meters on two bridges become two entries keyed by their meter numbers; one sends
+    its meter number only in its second list, so the flow listens on for it; the same meter
+    again is refused."""
+    netznoe = _vectors()["at_netznoe_kaifa_ma309m_evn_doc_example"]
+    meter_server.greeting = frame(netznoe["id"])
+    result = await _network_flow(hass, meter_server.port)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_KEY: netznoe["key"]}
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == "181220000009"
+
+    kaifa = MeterServer()
+    await kaifa.start()
+    try:
+        kaifa.greeting = frame("aviborg_axdr3Data")  # list 1: power only, no meter number
+        listening = hass.async_create_task(_network_flow(hass, kaifa.port))
+        await wait_until(lambda: kaifa.clients == 1)
+        await kaifa.push(frame("aviborg_axdr4Data"))  # list 2 names the meter
+        result = await listening
+        assert result["step_id"] == "confirm"
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["result"].unique_id == "6970631401753985"
+    finally:
+        await kaifa.stop()
+    await hass.async_block_till_done()
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 2
+
+    result = await _network_flow(hass, meter_server.port)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_KEY: netznoe["key"]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
 
 
 FAMILIES = [

@@ -11,6 +11,7 @@ import pytest
 
 from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder
 from custom_components.energy_gateway.meterlib.links import SerialSettings, create_link
+from custom_components.energy_gateway.meterlib.stream import wait_for_first_snapshot
 
 from .dlms_fixtures import VECTORS, Vector, wire
 from .test_stream import (
@@ -119,3 +120,42 @@ async def test_over_a_pseudo_terminal(pty: Pty, name: str, delivery: str) -> Non
         await wait_until(lambda: len(recorder.snapshots) == PUSHES)
     _check(recorder, vector)
     assert stream.stats.crc_failures == 0
+
+
+def _push_later(first: bytes, later: bytes, delay: float) -> Script:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(first)
+        await writer.drain()
+        await asyncio.sleep(delay)
+        writer.write(later)
+        await writer.drain()
+        await reader.read()
+
+    return script
+
+
+async def test_first_listen_waits_for_the_list_that_names_the_meter(
+    servers: Callable[..., Awaitable[ScriptedServer]],  # noqa: F811
+) -> None:
+    """Kaifa's list 1 carries only the power; list 2, pushed later, names the meter."""
+    short, named = wire("aviborg_axdr3Data"), wire("aviborg_axdr4Data")
+    server = await servers(_push_later(short, named, 0.2))
+    result = await wait_for_first_snapshot(server.link(), DlmsDecoder(), 5.0, identity_grace=2.0)
+    assert result.snapshot is not None
+    assert result.snapshot.meter_id == "6970631401753985"
+
+    server = await servers(_push_later(short, named, 0.2))
+    result = await wait_for_first_snapshot(server.link(), DlmsDecoder(), 5.0)
+    assert result.snapshot is not None
+    assert result.snapshot.meter_id is None  # no grace: the first list is taken as it is
+
+
+async def test_a_meter_that_never_names_itself_is_taken_after_the_grace(
+    servers: Callable[..., Awaitable[ScriptedServer]],  # noqa: F811
+) -> None:
+    short = wire("aviborg_axdr3Data")
+    server = await servers(_push_later(short, short, 0.05))
+    result = await wait_for_first_snapshot(server.link(), DlmsDecoder(), 5.0, identity_grace=0.3)
+    assert result.snapshot is not None
+    assert result.snapshot.meter_id is None
+    assert result.snapshot.variant == "kaifa-list-1"

@@ -311,6 +311,7 @@ async def wait_for_first_snapshot(
     timeout: float,  # noqa: ASYNC109 - the setup flow's signature; applied via asyncio.timeout
     *,
     conclusive: tuple[type[DecodeError], ...] = (KeyRequiredError, WrongKeyError),
+    identity_grace: float = 0.0,
 ) -> FirstResult:
     """Open `link` and read until a snapshot arrives or `timeout` passes; always close.
 
@@ -318,23 +319,34 @@ async def wait_for_first_snapshot(
     first snapshot (or the timeout) are returned so a setup form can explain the failure.
     A `conclusive` error ends the wait at once: a missing or wrong key will not fix itself,
     and the user should not wait out the timeout to be asked for it.
+
+    With an `identity_grace`, a first snapshot that names no meter is held while listening
+    that many seconds more for one that does: a meter's short list may carry no meter id
+    while its longer list, a few seconds later, does. Without one, the first is returned.
     """
     errors: list[DecodeError] = []
     received = 0
+    unnamed: Snapshot | None = None
     try:
         await link.open()
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(timeout) as deadline:
             while True:
                 data = await link.read()
                 received += len(data)
                 for result in decoder.feed(data):
                     if isinstance(result, Snapshot):
-                        return FirstResult(result, errors, received)
+                        if result.meter_id is not None or identity_grace <= 0:
+                            return FirstResult(result, errors, received)
+                        if unnamed is None:
+                            unnamed = result
+                            loop = asyncio.get_running_loop()
+                            deadline.reschedule(loop.time() + identity_grace)
+                        continue
                     errors.append(result)
-                    if isinstance(result, conclusive):
+                    if unnamed is None and isinstance(result, conclusive):
                         return FirstResult(None, errors, received)
     except TimeoutError:
-        return FirstResult(None, errors, received)
+        return FirstResult(unnamed, errors, received)
     finally:
         await link.close()
 
