@@ -102,3 +102,27 @@ async def test_quarters_and_month_rollover(
     months = hass.states.get(mean_id).attributes["months"]
     assert [(month["month"], month["peak_kw"]) for month in months] == [("2026-03", 4.0)]
     assert datetime.fromisoformat(months[0]["peak_start"]) == _at(31, 10, 15)
+
+
+async def test_a_belgian_meter_names_its_month_peak_at_once(
+    hass: HomeAssistant, meter_server: MeterServer
+) -> None:
+    """The meter's 1-0:1.6.0 fills the month peak from the first telegram, instead of
+    leaving it unknown until a whole quarter has been heard."""
+    await hass.config.async_set_time_zone("Europe/Brussels")
+    with freeze_time(datetime(2020, 5, 23, 12, 0, 5, tzinfo=BRUSSELS), ignore=["asyncio"]):
+        meter_server.greeting = telegram("fluvius_v171.txt")  # 1-0:1.6.0(200509134558S)(02.589*kW)
+        entry = network_entry(meter_server.port)
+        await setup_entry(hass, entry)
+        registry = er.async_get(hass)
+
+        def state(key: str) -> str:
+            entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_{key}")
+            assert entity_id is not None, key
+            current = hass.states.get(entity_id)
+            assert current is not None
+            return current.state
+
+        assert float(state("capacity_month_peak")) == 2.589
+        assert state("capacity_month_peak_time") == "2020-05-09T11:45:00+00:00"
+        assert state("capacity_last_quarter") == "unknown"

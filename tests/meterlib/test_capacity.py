@@ -609,3 +609,30 @@ def test_round_trip_at_any_moment_changes_nothing(steps: list[tuple[int, float]]
         steady.update(at, kwh, power)
         restored.update(at, kwh, power)
     assert restored.state == steady.state
+
+
+def test_the_meters_running_peak_counts_from_the_first_telegram() -> None:
+    """Belgian meters say their month peak (1-0:1.6.0): it stands until we measure more."""
+    tracker = CapacityTracker(BRUSSELS)
+    assert not tracker.seed_running_peak(local(2026, 11, 9, 13, 45, second=58), 2.589)
+    start = local(2026, 11, 23, 10, 0, second=5)
+    tracker.update(start, 1000.0)
+    assert tracker.state.month_peak_kw is None
+    assert tracker.seed_running_peak(local(2026, 11, 9, 13, 45, second=58), 2.589)
+    state = tracker.state
+    assert state.month_peak_kw == 2.589
+    assert state.month_peak_start == local(2026, 11, 9, 13, 45)
+    assert state.billing_mean_kw == 2.589
+    assert not tracker.seed_running_peak(local(2026, 11, 9, 14, 0), 2.0)  # lower: kept
+    assert not tracker.seed_running_peak(local(2026, 10, 31, 21, 0), 9.0)  # October's
+    assert not tracker.seed_running_peak(local(2026, 11, 2, 9, 0), math.nan)
+    assert not tracker.seed_running_peak(local(2026, 11, 2, 9, 0), -1.0)
+    # A meter time without zone is local wall-clock time; a time on a boundary ends a quarter.
+    assert tracker.seed_running_peak(datetime(2026, 11, 10, 8, 15), 3.1)
+    assert tracker.state.month_peak_start == local(2026, 11, 10, 8, 0)
+
+    run(tracker, start, local(2026, 11, 23, 10, 45), 1000.0, 4.0)  # our own 4 kW quarters
+    state = tracker.state
+    assert state.month_peak_kw == pytest.approx(4.0)
+    assert state.month_peak_start == local(2026, 11, 23, 10, 15)
+    assert not tracker.seed_running_peak(local(2026, 11, 9, 13, 45, second=58), 2.589)

@@ -268,6 +268,24 @@ class CapacityTracker:
             self._months[month] = _KnownMonth(peak, measured=False)
         self._prune()
 
+    def seed_running_peak(self, peak_time: datetime, kw: float) -> bool:
+        """Take the meter's own peak of the running month (the Belgian `1-0:1.6.0`).
+
+        The meter measured every quarter, also those we did not hear, so its peak counts
+        from the first telegram on; a higher quarter of our own still wins. A peak of
+        another month (the meter has not rolled over yet) is ignored. True when it changed
+        the month peak.
+        """
+        if self._month is None or not math.isfinite(kw) or kw < 0:
+            return False
+        start = self._seed_quarter_start(self._assume_local(peak_time))
+        if self._month_of(start) != self._month:
+            return False
+        if self._month_peak is not None and self._month_peak.kw >= kw:
+            return False
+        self._month_peak = MonthPeak(self._month, float(kw), start)
+        return True
+
     def _seed_month(self, stamp: datetime | None, peak_time: datetime) -> date:
         if stamp is not None:
             # The stamp is the instant the month closed; step back into the month itself.

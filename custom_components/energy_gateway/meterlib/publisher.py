@@ -187,6 +187,8 @@ class Publisher:
             self._seeded_history = history.entries
             self._capacity.seed_history(_history_rows(history.entries))
         state = self._capacity.update(now, float(energy) * to_kwh, power_kw)
+        if self._seed_running_peak(snapshot, codes.code(MONTH_PEAK)):
+            state = self._capacity.state
         for key, value in (
             (CAPACITY_CURRENT_QUARTER, state.current_quarter_kw),
             (CAPACITY_PROJECTED_QUARTER, state.projected_quarter_kw),
@@ -199,6 +201,17 @@ class Publisher:
         values[CAPACITY_MONTH_PEAK_TIME] = state.month_peak_start
         units[CAPACITY_MONTH_PEAK_TIME] = None
         return state
+
+
+    def _seed_running_peak(self, snapshot: Snapshot, code: str) -> bool:
+        """The meter's own peak of the running month (Belgium), with the time it names."""
+        peak = snapshot.readings.get(code)
+        if peak is None or peak.captured is None or not isinstance(peak.value, (int, float)):
+            return False
+        to_kw = _TO_KW.get(peak.unit or "")
+        if to_kw is None:
+            return False
+        return self._capacity.seed_running_peak(peak.captured, float(peak.value) * to_kw)
 
 
 @dataclass(frozen=True, slots=True)
