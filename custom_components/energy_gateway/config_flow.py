@@ -26,6 +26,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.helpers.service_info.usb import UsbServiceInfo
 
 from .const import (
     CONF_AUTH_KEY,
@@ -50,7 +51,7 @@ from .const import (
     SOURCES,
 )
 from .meterlib.dlms import FrameInfo
-from .meterlib.links import describe_link, list_serial_ports
+from .meterlib.links import describe_link, list_serial_ports, stable_port_path
 from .meterlib.manufacturers import manufacturer_from_flag
 from .meterlib.model import Snapshot
 from .probe import normalise_key, probe_meter
@@ -136,6 +137,41 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> EnergyGatewayOptionsFlow:
         """Options: publish interval and silence handling."""
         return EnergyGatewayOptionsFlow()
+
+    async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
+        """A USB P1 cable was plugged in: offer to listen to the meter on it."""
+        path = await self.hass.async_add_executor_job(stable_port_path, discovery_info.device)
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.data.get(CONF_SERIAL_PORT) in (path, discovery_info.device):
+                return self.async_abort(reason="already_configured")
+        # Until a meter answers, the cable is what this flow is about (and what "ignore" keeps).
+        await self.async_set_unique_id(f"usb-{discovery_info.serial_number or path}")
+        self._abort_if_unique_id_configured()
+        self._data = {
+            CONF_SOURCE: SOURCE_P1,
+            CONF_CONNECTION: CONNECTION_SERIAL,
+            CONF_SERIAL_PORT: path,
+            CONF_SERIAL_MODE: SERIAL_MODE_AUTO,
+        }
+        self.context["title_placeholders"] = {"name": discovery_info.description or path}
+        return await self.async_step_usb_confirm()
+
+    async def async_step_usb_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask before listening: trying each serial setting takes up to half a minute."""
+        errors: dict[str, str] = {}
+        if (
+            user_input is not None
+            and (result := await self._async_listen_then_continue(errors)) is not None
+        ):
+            return result
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="usb_confirm",
+            errors=errors,
+            description_placeholders={"port": self._data[CONF_SERIAL_PORT]},
+        )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick the kind of meter interface."""

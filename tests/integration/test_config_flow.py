@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USB, SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
 
 from custom_components.energy_gateway.const import (
@@ -329,3 +330,59 @@ async def test_options_flow(hass: HomeAssistant, meter_server: MeterServer) -> N
     }
     assert entry.runtime_data.coordinator.unavailable_after == 30
     assert meter_server.connections == connections + 1
+
+
+def _plugged_in(path: str, serial_number: str | None = "P1CABLE01") -> UsbServiceInfo:
+    return UsbServiceInfo(
+        device=path,
+        vid="0403",
+        pid="6001",
+        serial_number=serial_number,
+        manufacturer="FTDI",
+        description="P1 Converter Cable",
+    )
+
+
+async def test_usb_cable_discovered(hass: HomeAssistant, pseudo_terminal: PseudoTerminal) -> None:
+    """A P1 cable plugged in is offered; confirming listens on it and adds its meter."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USB}, data=_plugged_in(pseudo_terminal.path)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "usb_confirm"
+    assert result["description_placeholders"] == {"port": pseudo_terminal.path}
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flows[0]["context"]["title_placeholders"] == {"name": "P1 Converter Cable"}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["errors"] == {"base": "no_data"}  # the meter was not sending yet
+
+    pseudo_terminal.send_every(telegram("dsmr_v5.txt"))
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == "K8EG004046395507"
+    assert result["data"][CONF_SERIAL_PORT] == pseudo_terminal.path
+    assert result["data"][CONF_SERIAL_MODE] == "115200_8n1"
+    await hass.async_block_till_done()
+
+    # Plugged in again (or found again at start-up): already set up.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USB}, data=_plugged_in(pseudo_terminal.path)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_usb_cable_discovered_twice_is_offered_once(hass: HomeAssistant) -> None:
+    """The same cable announced twice (no serial number) leads to one offer."""
+    first = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USB}, data=_plugged_in("/dev/ttyUSB7", None)
+    )
+    assert first["step_id"] == "usb_confirm"
+    second = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USB}, data=_plugged_in("/dev/ttyUSB7", None)
+    )
+    assert second["type"] is FlowResultType.ABORT
+    assert second["reason"] == "already_in_progress"

@@ -22,10 +22,10 @@ from .test_stream import (
     make_stream,
     running,
     servers,  # noqa: F401  (fixture)
-    wait_until,
 )
 
 PUSHES = 3
+HANG_GUARD = 30.0  # a byte per write on a busy machine is slow; this only stops a hang
 NOISE = b"\x7e\x68\x00\xff noise \x16\x7e\x7e\x68\x68"  # start bytes of both framings, no frame
 CAPTURES = {
     "mbus": "at_netznoe_kaifa_ma309m_evn_doc_example",  # two M-Bus segments, SC 0x20
@@ -33,6 +33,13 @@ CAPTURES = {
     "hdlc_plain": "hdlc_norway_han_3phase",
     "hdlc_segments": "hdlc_iskra550",  # three HDLC segments
 }
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(HANG_GUARD):
+        # The stream's counters are plain attributes with no event to wait on: poll them.
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
 
 
 def _capture(name: str) -> tuple[bytes, Vector]:

@@ -301,6 +301,11 @@ def list_serial_ports() -> list[tuple[str, str]]:
     return describe_ports(list_ports.comports(), BY_ID_DIR)
 
 
+def stable_port_path(device: str, by_id_dir: Path = BY_ID_DIR) -> str:
+    """The `/dev/serial/by-id/...` name of a device when it has one, else the device. Blocking."""
+    return _stable_names(by_id_dir).get(os.path.realpath(device), device)
+
+
 def describe_ports(ports: Iterable[ListPortInfo], by_id_dir: Path) -> list[tuple[str, str]]:
     """Pair each port with its stable name (from `by_id_dir`) and a readable description."""
     stable = _stable_names(by_id_dir)

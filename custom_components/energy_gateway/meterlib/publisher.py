@@ -202,7 +202,6 @@ class Publisher:
         units[CAPACITY_MONTH_PEAK_TIME] = None
         return state
 
-
     def _seed_running_peak(self, snapshot: Snapshot, code: str) -> bool:
         """The meter's own peak of the running month (Belgium), with the time it names."""
         peak = snapshot.readings.get(code)
