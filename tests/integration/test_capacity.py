@@ -11,6 +11,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 # Imported before any clock is frozen: modules imported during a freeze keep freezegun's
 # clock for good (pyserial stores time.monotonic as a class attribute).
@@ -26,6 +27,15 @@ TARIFF_2_KWH = 2.399  # 1-0:1.8.2 in dsmr_v5.txt, unchanged here
 
 def _at(day: int, hour: int, minute: int, month: int = 3) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=BRUSSELS)
+
+
+def _state(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> str:
+    """The state of one of the entry's sensors, by its key."""
+    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_{key}")
+    assert entity_id is not None, key
+    current = hass.states.get(entity_id)
+    assert current is not None
+    return current.state
 
 
 @pytest.fixture
@@ -53,14 +63,9 @@ async def test_quarters_and_month_rollover(
     meter_server.greeting = at_total(100.000)
     entry = network_entry(meter_server.port)
     await setup_entry(hass, entry)
-    registry = er.async_get(hass)
 
     def state(key: str) -> str:
-        entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_{key}")
-        assert entity_id is not None, key
-        current = hass.states.get(entity_id)
-        assert current is not None
-        return current.state
+        return _state(hass, entry, key)
 
     async def reading(when: datetime, total_kwh: float) -> None:
         freezer.move_to(when)
@@ -95,7 +100,7 @@ async def test_quarters_and_month_rollover(
     assert state("capacity_month_peak_time") == "2026-03-31T22:00:00+00:00"
     # March (4.0) and April (0.4, floored to 2.5) → 3.25 kW.
     assert float(state("capacity_billing_mean")) == 3.25
-    mean_id = registry.async_get_entity_id(
+    mean_id = er.async_get(hass).async_get_entity_id(
         "sensor", DOMAIN, f"{entry.unique_id}_capacity_billing_mean"
     )
     assert mean_id is not None
@@ -114,15 +119,6 @@ async def test_a_belgian_meter_names_its_month_peak_at_once(
         meter_server.greeting = telegram("fluvius_v171.txt")  # 1-0:1.6.0(200509134558S)(02.589*kW)
         entry = network_entry(meter_server.port)
         await setup_entry(hass, entry)
-        registry = er.async_get(hass)
-
-        def state(key: str) -> str:
-            entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_{key}")
-            assert entity_id is not None, key
-            current = hass.states.get(entity_id)
-            assert current is not None
-            return current.state
-
-        assert float(state("capacity_month_peak")) == 2.589
-        assert state("capacity_month_peak_time") == "2020-05-09T11:45:00+00:00"
-        assert state("capacity_last_quarter") == "unknown"
+        assert float(_state(hass, entry, "capacity_month_peak")) == 2.589
+        assert _state(hass, entry, "capacity_month_peak_time") == "2020-05-09T11:45:00+00:00"
+        assert _state(hass, entry, "capacity_last_quarter") == "unknown"

@@ -168,19 +168,9 @@ class _Shape:
             if kind == _NUMBER:
                 raw = values[taken]
                 taken += 1
-                if code in readings:
-                    continue
-                number: ReadingValue
-                if raw.__class__ is int:
-                    if second < 0:
-                        number = raw / third
-                    elif second == 0:
-                        number = raw if first is None else float(raw)
-                    else:
-                        number = float(raw * third)
-                else:
-                    number = apply_scaler(raw, second, first)
-                readings[code] = new_reading(Reading, (code, number, first, None, ()))
+                if code not in readings:
+                    number = _scaled(raw, first, second, third)
+                    readings[code] = new_reading(Reading, (code, number, first, None, ()))
             elif kind == _CONSTANT:
                 if code not in readings:
                     readings[code] = first
@@ -446,18 +436,8 @@ def _walk_body(data: bytes, pos: int, slots: list[_Slot]) -> tuple[Content, int]
             unit, scaler, factor = scale
             assert fixed is not None
             slots.append((value_at + 1, fixed[0], fixed[2], (_NUMBER, code, unit, scaler, factor)))
-            number: ReadingValue
-            if raw_number.__class__ is int:
-                if scaler < 0:
-                    number = raw_number / factor
-                elif scaler == 0:
-                    number = raw_number if unit is None else float(raw_number)
-                else:
-                    number = float(raw_number * factor)
-            else:
-                number = apply_scaler(raw_number, scaler, unit)
             if code not in readings:
-                readings[code] = Reading(code, number, unit)
+                readings[code] = Reading(code, _scaled(raw_number, unit, scaler, factor), unit)
         else:
             length = data[value_at + 1]
             if value_tag == _OCTET_STRING and length == DATE_TIME_LENGTH:
@@ -479,6 +459,17 @@ def _walk_body(data: bytes, pos: int, slots: list[_Slot]) -> tuple[Content, int]
         return None
     layout = max(counts, key=counts.__getitem__)  # the first of the most common, as Counter
     return Content(readings, list_id, layout, _maker(list_id, readings)), pos
+
+
+def _scaled(raw: int | float, unit: str | None, scaler: int, factor: int) -> ReadingValue:
+    """`apply_scaler` with the power of ten worked out beforehand (integers, the usual case)."""
+    if raw.__class__ is not int:
+        return apply_scaler(raw, scaler, unit)
+    if scaler < 0:
+        return raw / factor
+    if scaler == 0:
+        return raw if unit is None else float(raw)
+    return float(raw * factor)
 
 
 def _maker(list_id: str | None, readings: dict[str, Reading]) -> str | None:
