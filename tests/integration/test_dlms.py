@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 import json
+import logging
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER
@@ -243,7 +244,9 @@ async def test_hdlc_meter_on_a_serial_port(
     assert float(hass.states.get(entity_id).state) == meter.reported["1-0:1.7.0"]
 
 
-async def test_key_that_stops_working(hass: HomeAssistant, meter_server: MeterServer) -> None:
+async def test_key_that_stops_working(
+    hass: HomeAssistant, meter_server: MeterServer, caplog: pytest.LogCaptureFixture
+) -> None:
     """An M-Bus meter whose key changes (meter exchanged, key rotated) raises one repair
     issue and asks for the new key, without a log line per frame."""
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -254,10 +257,20 @@ async def test_key_that_stops_working(hass: HomeAssistant, meter_server: MeterSe
     coordinator = entry.runtime_data.coordinator
 
     rotated = SimulatedMbusMeter(key=new_key)
-    for second in range(4):
+    caplog.clear()
+    for second in range(8):
         await meter_server.push(rotated.frames(now + timedelta(seconds=5 * (second + 1))))
-    await wait_until(lambda: coordinator.stream.stats.decode_failures >= 4)
+    await wait_until(lambda: coordinator.stream.stats.decode_failures >= 8)
     await hass.async_block_till_done()
+    ours = [
+        record
+        for record in caplog.records
+        if record.name.startswith("custom_components.energy_gateway")
+        and record.levelno >= logging.INFO
+    ]
+    assert len(ours) <= 1, [record.getMessage() for record in ours]
+    assert old_key.hex() not in caplog.text
+    assert new_key.hex() not in caplog.text
 
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"wrong_key_{entry.entry_id}")
     assert issue is not None
