@@ -18,6 +18,7 @@ from custom_components.energy_gateway.meterlib.p1.encrypted import (
     encrypted_frame_length,
 )
 from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram
+from custom_components.energy_gateway.meterlib.security import GloDecryptor
 
 from .conftest import ENCRYPTED_FRAME, SMARTY_AUTH_KEY, SMARTY_KEY, vector, with_crc
 from .test_security import KEY, build_apdu
@@ -112,9 +113,11 @@ def test_verified_frame_with_bad_crc_is_a_checksum_error() -> None:
 
 def test_our_own_frames_round_trip() -> None:
     body = with_crc(b"/Lux5\\253663629_D\r\n\r\n1-0:1.8.0(000273.764*kWh)\r\n!")
-    tagged = decrypt_telegram(build_apdu(body, auth_key=SMARTY_AUTH_KEY), KEY, SMARTY_AUTH_KEY)
+    tagged = decrypt_telegram(
+        build_apdu(body, auth_key=SMARTY_AUTH_KEY), GloDecryptor(KEY, SMARTY_AUTH_KEY)
+    )
     assert (tagged.variant, tagged.value("1-0:1.8.0")) == ("smarty", 273.764)
-    untagged = decrypt_telegram(build_apdu(body, security_control=0x20), KEY)
+    untagged = decrypt_telegram(build_apdu(body, security_control=0x20), GloDecryptor(KEY))
     assert untagged.readings == tagged.readings
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
 from .errors import DecodeError, KeyRequiredError, WrongKeyError
 
@@ -164,17 +164,14 @@ class GloDecryptor:
     def __init__(self, key: bytes | None, auth_key: bytes | None = None) -> None:
         if key is not None and len(key) not in _AES_KEY_LENGTHS:
             raise ValueError(f"AES key must be 16, 24 or 32 bytes, got {len(key)}")
-        self._key = key
+        self._aes = None if key is None else algorithms.AES(key)
         self._auth_key = auth_key
-        # The AES block function makes the CTR keystream; ECB is never applied to data. Over
-        # whole blocks it keeps no state between calls, so one context serves all.
-        block_function = None if key is None else Cipher(algorithms.AES(key), modes.ECB())  # noqa: S305
-        self._blocks = None if block_function is None else block_function.encryptor()
+        self._blocks: CipherContext | None = None  # made when the first CTR frame arrives
 
     @property
     def authenticates(self) -> bool:
         """True when tagged frames get their GCM tag checked (an authentication key is set)."""
-        return self._key is not None and self._auth_key is not None
+        return self._aes is not None and self._auth_key is not None
 
     def decrypt(
         self, apdu: CipheredApdu, data: bytes | bytearray | memoryview = b""
@@ -184,13 +181,13 @@ class GloDecryptor:
         if security_control & SC_COMPRESSED:
             raise DecodeError("compressed ciphered APDUs are not supported", raw=bytes(data))
         encrypted = bool(security_control & SC_ENCRYPTED)
-        key = self._key
-        if key is None:
+        aes = self._aes
+        if aes is None:
             if encrypted:
                 raise KeyRequiredError("frame is encrypted and no key is set", raw=bytes(data))
             return _result(apdu, apdu.body, verified=False)
         if apdu.tag and self._auth_key is not None:
-            plaintext = _gcm_verified(apdu, key, self._auth_key, encrypted)
+            plaintext = _gcm_verified(apdu, aes, self._auth_key, encrypted)
             return _result(apdu, plaintext, verified=True)
         if not encrypted:
             return _result(apdu, apdu.body, verified=False)
@@ -204,8 +201,13 @@ class GloDecryptor:
         blocks = -(-size // _BLOCK)
         suffixes = _COUNTERS[:blocks] if blocks <= len(_COUNTERS) else _counters(blocks)
         counters = iv + iv.join(suffixes)  # IV c2 IV c3 ... in one call
-        assert self._blocks is not None
-        keystream = self._blocks.update(counters)
+        block_function = self._blocks
+        if block_function is None:
+            # The AES block function makes the keystream; ECB is never applied to data. Over
+            # whole blocks it keeps no state between calls, so one context serves all frames.
+            assert self._aes is not None
+            block_function = self._blocks = Cipher(self._aes, modes.ECB()).encryptor()  # noqa: S305
+        keystream = block_function.update(counters)
         mixed = int.from_bytes(body, "big") ^ int.from_bytes(keystream[:size], "big")
         return mixed.to_bytes(size, "big")
 
@@ -221,10 +223,12 @@ def _counters(blocks: int) -> tuple[bytes, ...]:
 _COUNTERS = _counters(1100)  # enough for a 16 KiB APDU, the largest a stream accepts
 
 
-def _gcm_verified(apdu: CipheredApdu, key: bytes, auth_key: bytes, encrypted: bool) -> bytes:
+def _gcm_verified(
+    apdu: CipheredApdu, aes: algorithms.AES, auth_key: bytes, encrypted: bool
+) -> bytes:
     """Decrypt (or, for authentication-only frames, just check) with the GCM tag verified."""
     mode = modes.GCM(apdu.iv, apdu.tag, min_tag_length=TAG_LENGTH)
-    decryptor = Cipher(algorithms.AES(key), mode).decryptor()
+    decryptor = Cipher(aes, mode).decryptor()
     aad = bytes((apdu.security_control,)) + auth_key
     if encrypted:
         decryptor.authenticate_additional_data(aad)

@@ -60,7 +60,6 @@ RAW = "raw"
 _FORMATS = {MBUS: "mbus-dlms", HDLC: "hdlc-dlms", RAW: "dlms"}
 _FRAMING_NAMES = {MBUS: "M-Bus", HDLC: "HDLC", RAW: "raw APDU"}
 _RAW_STARTS = frozenset((GLO_CIPHERING_TAG, NOTIFICATION_TAG, GBT_TAG))
-_AES_KEY_LENGTHS = (16, 24, 32)
 _SUITE = 0x0F
 _LAST_SUITE = 2  # DLMS security suites 0-2
 _CIPHERED_HEADER = 16  # tag, title length, 8-byte title, length of up to 5 bytes, SC
@@ -283,9 +282,7 @@ class DlmsDecoder:
     """
 
     def __init__(self, key: bytes | None = None, auth_key: bytes | None = None) -> None:
-        if key is not None and len(key) not in _AES_KEY_LENGTHS:
-            raise ValueError(f"encryption key must be 16, 24 or 32 bytes, got {len(key)}")
-        self._decryptor = GloDecryptor(key, auth_key)
+        self._decryptor = GloDecryptor(key, auth_key)  # ValueError for a key that is no AES key
         self._mbus = MbusFramer()
         self._hdlc = HdlcFramer()
         self._raw: _RawFramer | None = None

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from ..errors import DecodeError
 from ..model import Snapshot
+from ..security import GloDecryptor
 from .encrypted import FRAME_START, decrypt_telegram
 from .framer import Message, P1Framer
 from .telegram import parse_telegram
-
-_AES_KEY_LENGTHS = (16, 24, 32)
 
 
 class P1Decoder:
@@ -19,10 +18,7 @@ class P1Decoder:
     """
 
     def __init__(self, key: bytes | None = None, auth_key: bytes | None = None) -> None:
-        if key is not None and len(key) not in _AES_KEY_LENGTHS:
-            raise ValueError(f"encryption key must be 16, 24 or 32 bytes, got {len(key)}")
-        self._key = key
-        self._auth_key = auth_key
+        self._decryptor = GloDecryptor(key, auth_key)  # ValueError for a key that is no AES key
         self._framer = P1Framer()
         self._encrypted_seen = False
 
@@ -45,7 +41,7 @@ class P1Decoder:
         try:
             if message.startswith(FRAME_START):
                 self._encrypted_seen = True
-                return decrypt_telegram(message, self._key, self._auth_key)
+                return decrypt_telegram(message, self._decryptor)
             return parse_telegram(message)
         except DecodeError as err:
             if not err.raw:

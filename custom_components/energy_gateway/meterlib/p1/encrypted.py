@@ -13,7 +13,8 @@ from ..security import (
     SC_COMPRESSED,
     SC_ENCRYPTED,
     SYSTEM_TITLE_LENGTH,
-    decrypt_apdu,
+    GloDecryptor,
+    parse_apdu,
     read_header,
 )
 from .telegram import parse_decrypted_telegram
@@ -46,13 +47,13 @@ def encrypted_frame_length(buffer: bytes | bytearray | memoryview) -> int | None
     return length
 
 
-def decrypt_telegram(frame: bytes, key: bytes | None, auth_key: bytes | None = None) -> Snapshot:
-    """Decrypt one frame and parse the telegram inside.
+def decrypt_telegram(frame: bytes, decryptor: GloDecryptor) -> Snapshot:
+    """Decrypt one frame with the stream's keys and parse the telegram inside.
 
     Raises KeyRequiredError without key and WrongKeyError when the GCM tag fails or, for an
     unverified frame, the plaintext is not a telegram with a valid CRC.
     """
-    decrypted = decrypt_apdu(frame, key, auth_key)
+    decrypted = decryptor.decrypt(parse_apdu(frame), frame)
     plaintext = decrypted.plaintext
     if not plaintext.startswith(b"/"):
         if decrypted.tag_verified:
