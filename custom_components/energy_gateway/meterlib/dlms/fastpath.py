@@ -23,7 +23,6 @@ import struct
 from typing import Any
 
 from ..errors import DecodeError
-from ..manufacturers import manufacturer_from_flag
 from ..model import Reading, ReadingValue
 from . import lists
 from .axdr import DATE_TIME_LENGTH, CosemDateTime, Data, Tag
@@ -31,10 +30,10 @@ from .notification import (
     LAYOUT_PAIRS,
     LAYOUT_STRUCTURES,
     LAYOUT_TRIPLES,
-    LOGICAL_DEVICE_NAME,
     MAX_OBIS_TEXTS,
     OBIS_LENGTH,
     Content,
+    maker_of,
     notification_header,
     obis_text,
     octet_date_time,
@@ -188,7 +187,7 @@ class _Shape:
                     moment = octet_date_time(raw)
                     if moment is not None:
                         readings[code] = Reading(code, moment)
-        return Content(readings, self.list_id, self.layout, _maker(self.list_id, readings)), end
+        return Content(readings, self.list_id, self.layout, maker_of(self.list_id, readings)), end
 
 
 def _build_shape(data: bytes, start: int, end: int, slots: list[_Slot], content: Content) -> _Shape:
@@ -458,7 +457,7 @@ def _walk_body(data: bytes, pos: int, slots: list[_Slot]) -> tuple[Content, int]
     if not computed:
         return None
     layout = max(counts, key=counts.__getitem__)  # the first of the most common, as Counter
-    return Content(readings, list_id, layout, _maker(list_id, readings)), pos
+    return Content(readings, list_id, layout, maker_of(list_id, readings)), pos
 
 
 def _scaled(raw: int | float, unit: str | None, scaler: int, factor: int) -> ReadingValue:
@@ -470,16 +469,6 @@ def _scaled(raw: int | float, unit: str | None, scaler: int, factor: int) -> Rea
     if scaler == 0:
         return raw if unit is None else float(raw)
     return float(raw * factor)
-
-
-def _maker(list_id: str | None, readings: dict[str, Reading]) -> str | None:
-    """Maker named by the list identifier, else by the logical device name's FLAG id."""
-    maker = lists.manufacturer_from_list_id(list_id)
-    if maker is None:
-        device = readings.get(LOGICAL_DEVICE_NAME)
-        if device is not None and isinstance(device.value, str):
-            return manufacturer_from_flag(device.value)
-    return maker
 
 
 def _fast_text(tag: int, raw: bytes) -> Data:

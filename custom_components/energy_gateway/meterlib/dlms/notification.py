@@ -218,11 +218,17 @@ def read_body(body: Data) -> Content:
     for _, reading in sorted(found, key=lambda pair: pair[0]):
         readings.setdefault(reading.obis, reading)
     layout = forms.most_common(1)[0][0]
-    device = readings.get(LOGICAL_DEVICE_NAME)
+    return Content(readings, list_id, layout, maker_of(list_id, readings))
+
+
+def maker_of(list_id: str | None, readings: dict[str, Reading]) -> str | None:
+    """Maker named by the list identifier, else by the logical device name's FLAG id."""
     maker = lists.manufacturer_from_list_id(list_id)
-    if maker is None and device is not None and isinstance(device.value, str):
-        maker = manufacturer_from_flag(device.value)
-    return Content(readings, list_id, layout, maker)
+    if maker is None:
+        device = readings.get(LOGICAL_DEVICE_NAME)
+        if device is not None and isinstance(device.value, str):
+            return manufacturer_from_flag(device.value)
+    return maker
 
 
 type _Keyed = tuple[int, bytes, Data, tuple[int, int] | None]
