@@ -7,10 +7,17 @@ ciphertext | [tag]`, where the length (A-XDR form) counts SC, frame counter, cip
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import (
+    Cipher,
+    CipherAlgorithm,
+    CipherContext,
+    algorithms,
+    modes,
+)
 
 from .errors import DecodeError, KeyRequiredError, WrongKeyError
 
@@ -164,14 +171,14 @@ class GloDecryptor:
     def __init__(self, key: bytes | None, auth_key: bytes | None = None) -> None:
         if key is not None and len(key) not in _AES_KEY_LENGTHS:
             raise ValueError(f"AES key must be 16, 24 or 32 bytes, got {len(key)}")
-        self._aes = None if key is None else algorithms.AES(key)
+        self._cipher = None if key is None else _block_cipher(bytes(key))
         self._auth_key = auth_key
         self._blocks: CipherContext | None = None  # made when the first CTR frame arrives
 
     @property
     def authenticates(self) -> bool:
         """True when tagged frames get their GCM tag checked (an authentication key is set)."""
-        return self._aes is not None and self._auth_key is not None
+        return self._cipher is not None and self._auth_key is not None
 
     def decrypt(
         self, apdu: CipheredApdu, data: bytes | bytearray | memoryview = b""
@@ -181,13 +188,13 @@ class GloDecryptor:
         if security_control & SC_COMPRESSED:
             raise DecodeError("compressed ciphered APDUs are not supported", raw=bytes(data))
         encrypted = bool(security_control & SC_ENCRYPTED)
-        aes = self._aes
-        if aes is None:
+        cipher = self._cipher
+        if cipher is None:
             if encrypted:
                 raise KeyRequiredError("frame is encrypted and no key is set", raw=bytes(data))
             return _result(apdu, apdu.body, verified=False)
         if apdu.tag and self._auth_key is not None:
-            plaintext = _gcm_verified(apdu, aes, self._auth_key, encrypted)
+            plaintext = _gcm_verified(apdu, cipher.algorithm, self._auth_key, encrypted)
             return _result(apdu, plaintext, verified=True)
         if not encrypted:
             return _result(apdu, apdu.body, verified=False)
@@ -203,16 +210,24 @@ class GloDecryptor:
         counters = iv + iv.join(suffixes)  # IV c2 IV c3 ... in one call
         block_function = self._blocks
         if block_function is None:
-            # The AES block function makes the keystream; ECB is never applied to data. Over
-            # whole blocks it keeps no state between calls, so one context serves all frames.
-            assert self._aes is not None
-            block_function = self._blocks = Cipher(self._aes, modes.ECB()).encryptor()  # noqa: S305
+            # Over whole blocks ECB keeps no state between calls: one context serves all frames.
+            assert self._cipher is not None
+            block_function = self._blocks = self._cipher.encryptor()
         keystream = block_function.update(counters)
         mixed = int.from_bytes(body, "big") ^ int.from_bytes(keystream[:size], "big")
         return mixed.to_bytes(size, "big")
 
 
 _BLOCK = 16
+
+
+@lru_cache(maxsize=8)
+def _block_cipher(key: bytes) -> Cipher[modes.ECB]:
+    """The AES block function of a key, which makes the CTR keystream (ECB is never applied
+    to data). Shared by the decoders of one key: building it costs more than a frame's
+    decryption, and one-off decodes (the setup flow's probes, the command line) build a
+    decoder each time."""
+    return Cipher(algorithms.AES(key), modes.ECB())  # noqa: S305
 
 
 def _counters(blocks: int) -> tuple[bytes, ...]:
@@ -224,7 +239,7 @@ _COUNTERS = _counters(1100)  # enough for a 16 KiB APDU, the largest a stream ac
 
 
 def _gcm_verified(
-    apdu: CipheredApdu, aes: algorithms.AES, auth_key: bytes, encrypted: bool
+    apdu: CipheredApdu, aes: CipherAlgorithm, auth_key: bytes, encrypted: bool
 ) -> bytes:
     """Decrypt (or, for authentication-only frames, just check) with the GCM tag verified."""
     mode = modes.GCM(apdu.iv, apdu.tag, min_tag_length=TAG_LENGTH)
