@@ -28,9 +28,10 @@ Which anchor decodes which frame (each was checked against the published values 
   while it runs (the print stays in its time).
 
 Our figures decode each capture with `decode_message`: a fresh decoder every time, so its
-cipher and framer set-up (about 10 us) is in every figure. `dlms_netznoe_mbus_stream` is the
-same capture fed again and again to one running decoder, as frames reach the integration;
-gurux's client is built once in every figure, so this one compares like with like.
+set-up (framers, the keystream context: about 10 us, more with cold caches) is in every
+figure. `dlms_netznoe_mbus_stream` is the same capture fed again and again to one running
+decoder, as frames reach the integration; gurux's client is built once in every figure, so
+this one compares like with like.
 
 `dlms_netznoe_mbus_cosem_assisted` is an extra, clearly partial anchor for the Netz NÖ frame:
 dlms-cosem's own APDU, data-notification and A-XDR parsing, with the M-Bus reassembly and the
