@@ -38,8 +38,9 @@ dlms-cosem's own APDU, data-notification and A-XDR parsing, with the M-Bus reass
 AES-CTR decryption it lacks written here by hand (a fast lower bound of what dlms-cosem costs).
 
 Method: CPU time (`time.process_time`), garbage collector off while timing (`timeit` does
-that), every decoder built once and warmed up; each figure is the median over repeats of the
-mean time per call. Per-library times go to stderr. The module runs in about 10 s.
+that), every decoder built once and warmed up; each figure is the mean time per call in the
+best of many short repeats (see timing.py). Per-library times go to stderr. The module runs
+in about 10 s.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ from dlms_cosem.protocol.xdlms import DataNotification, GeneralGlobalCipher
 from gurux_dlms import GXByteBuffer, GXReplyData
 from gurux_dlms.enums import InterfaceType, Security
 from gurux_dlms.secure import GXDLMSSecureClient
-from timing import median_us
+from timing import best_us
 
 from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, decode_message
 from custom_components.energy_gateway.meterlib.model import Snapshot
@@ -308,13 +309,13 @@ def _figure(
     """Check every decoder once, time them all, compare ours with the fastest anchor."""
     snapshot = ours()
     _check("ours", frame, _our_values(snapshot))
-    ours_us = median_us(ours)
+    ours_us = best_us(ours)
     times: dict[str, float] = {}
     for label, decode in anchors.items():
         with _quiet():
             values = decode()
             _check(label, frame, values)
-            times[label] = median_us(decode)
+            times[label] = best_us(decode)
     detail = "; ".join(f"{label} {us:.1f} us" for label, us in times.items())
     print(f"bench_dlms: {frame.name}: ours {ours_us:.1f} us; {detail}", file=sys.stderr)
     anchor = min(times, key=times.__getitem__)
