@@ -66,16 +66,17 @@ class HdlcMessage(NamedTuple):
 
 def _header_end(buffer: bytes | bytearray, pos: int) -> int:
     """Index after the control byte of the frame opening at `pos`, NEED_MORE or NO_FRAME."""
+    size = len(buffer)
     index = pos + 3
-    for _ in range(2):  # destination, then source address
-        for count in range(_MAX_ADDRESS + 1):
-            if count == _MAX_ADDRESS:
+    for _ in (0, 1):  # destination, then source address: up to 4 bytes, the last one odd
+        stop = index + _MAX_ADDRESS
+        while True:
+            if index >= stop:
                 return NO_FRAME
-            if index >= len(buffer):
+            if index >= size:
                 return NEED_MORE
-            byte = buffer[index]
             index += 1
-            if byte & 1:
+            if buffer[index - 1] & 1:
                 break
     return index + 1
 
