@@ -40,6 +40,9 @@ PEAK_HISTORY = "0-0:98.1.0"
 
 _TO_KWH = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0}
 _TO_KW = {"W": 0.001, "kW": 1.0, "MW": 1000.0}
+_MAX_LAYOUTS = 8  # sets of codes remembered (a meter alternating between lists has a few)
+_UNSEEN_GUARD = CounterGuard(max_rate_per_hour=1.0)
+"""Marks a code and unit not looked up yet (None is a real answer: no guard)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class Publisher:
         self._capacity_max_gap = max(DEFAULT_MAX_GAP, timedelta(seconds=2 * publish_interval))
         # (OBIS code, unit) → its guard, or None for values that are not counters.
         self._guards: dict[tuple[str, str | None], CounterGuard | None] = {}
+        self._tariffs: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._capacity = CapacityTracker(tz, max_gap=self._capacity_max_gap)
         self._has_capacity = False
         self._seeded_history: tuple[Any, ...] = ()
@@ -111,37 +115,61 @@ class Publisher:
     def _guarded(self, obis: str, unit: str | None, value: float, seconds: float) -> ReadingValue:
         # Looked up once per code and unit: this runs for every number of every telegram.
         cache_key = (obis, unit)
-        if cache_key not in self._guards:
+        guard = self._guards.get(cache_key, _UNSEEN_GUARD)
+        if guard is _UNSEEN_GUARD:
             limit = guard_limit_for_unit(unit) if describe(obis, unit).counter else None
-            self._guards[cache_key] = (
+            guard = self._guards[cache_key] = (
                 None if limit is None else CounterGuard(max_rate_per_hour=limit)
             )
-        guard = self._guards[cache_key]
         if guard is None:
             return value
         checked = guard.check(float(value), seconds)
         return guard.last_good if checked is None else checked
 
-    @staticmethod
     def _add_totals(
-        values: dict[str, ReadingValue], units: dict[str, str | None], codes: _ElectricityCodes
+        self,
+        values: dict[str, ReadingValue],
+        units: dict[str, str | None],
+        codes: _ElectricityCodes,
     ) -> None:
         """Sum the per-tariff registers when the meter sends no total of its own."""
-        for total_obis, key, prefix in (
-            (codes.code(IMPORT_TOTAL), TOTAL_IMPORT, codes.code("1.8.")),
-            (codes.code(EXPORT_TOTAL), TOTAL_EXPORT, codes.code("2.8.")),
+        imports, exports = self._tariff_codes(values, codes)
+        for total_obis, key, tariffs in (
+            (codes.code(IMPORT_TOTAL), TOTAL_IMPORT, imports),
+            (codes.code(EXPORT_TOTAL), TOTAL_EXPORT, exports),
         ):
-            if total_obis in values:
+            if not tariffs or total_obis in values:
                 continue
-            tariffs = [obis for obis in values if obis.startswith(prefix)]
-            if not tariffs:
-                continue
-            tariff_units = {units[obis] for obis in tariffs}
-            numbers = [values[obis] for obis in tariffs]
-            if len(tariff_units) != 1 or not all(isinstance(v, (int, float)) for v in numbers):
-                continue
-            values[key] = round(sum(float(v) for v in numbers if isinstance(v, (int, float))), 6)
-            units[key] = tariff_units.pop()
+            unit = units[tariffs[0]]
+            total = 0.0
+            for obis in tariffs:
+                value = values[obis]
+                if units[obis] != unit or not isinstance(value, (int, float)):
+                    break
+                total += float(value)
+            else:
+                values[key] = round(total, 6)
+                units[key] = unit
+
+    def _tariff_codes(
+        self, values: Mapping[str, ReadingValue], codes: _ElectricityCodes
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The import and export tariff registers among `values`' codes.
+
+        Remembered per set of codes: a meter sends the same ones in every message.
+        """
+        layout = tuple(values)
+        found = self._tariffs.get(layout)
+        if found is None:
+            import_prefix, export_prefix = codes.code("1.8."), codes.code("2.8.")
+            found = (
+                tuple(obis for obis in layout if obis.startswith(import_prefix)),
+                tuple(obis for obis in layout if obis.startswith(export_prefix)),
+            )
+            if len(self._tariffs) >= _MAX_LAYOUTS:
+                self._tariffs.clear()
+            self._tariffs[layout] = found
+        return found
 
     @staticmethod
     def _add_net_power(
@@ -231,7 +259,7 @@ class _ElectricityCodes:
 
 
 def _is_mbus_type(obis: str) -> bool:
-    return obis.startswith("0-") and obis.endswith(":24.1.0") and obis[2:3].isdigit()
+    return obis.endswith(":24.1.0") and obis.startswith("0-") and obis[2:3].isdigit()
 
 
 def _conversion(source: str | None, target: str | None, table: Mapping[str, float]) -> float | None:
