@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from custom_components.energy_gateway.meterlib.crc import crc16_arc
+from custom_components.energy_gateway.meterlib.errors import DecodeError
+from custom_components.energy_gateway.meterlib.model import Snapshot
+from custom_components.energy_gateway.meterlib.stream import StreamDecoder
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 DSMR = FIXTURES / "dsmr"
@@ -36,3 +40,16 @@ def edit_telegram(name: str, old: bytes, new: bytes) -> bytes:
     assert old in data
     body = data[: data.index(b"!") + 1].replace(old, new)
     return with_crc(body)
+
+
+def feed_in_chunks(
+    decoder: StreamDecoder, stream: bytes, sizes: Sequence[int]
+) -> list[Snapshot | DecodeError]:
+    """Feed `stream` in chunks of the given sizes, in turn; return every result."""
+    results: list[Snapshot | DecodeError] = []
+    pos, turn = 0, 0
+    while pos < len(stream):
+        size = sizes[turn % len(sizes)]
+        results += decoder.feed(stream[pos : pos + size])
+        pos, turn = pos + size, turn + 1
+    return results

@@ -34,6 +34,8 @@ from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, decode_m
 from custom_components.energy_gateway.meterlib.errors import DecodeError
 from custom_components.energy_gateway.meterlib.model import Snapshot
 
+from .conftest import feed_in_chunks
+
 VECTOR_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "dlms"
 
 SLOW_BOUND_S = 0.5  # per input; generous on purpose (the goal, 10 ms, is reported, not asserted)
@@ -1043,12 +1045,7 @@ def test_streams_in_random_chunks(names: list[str], noise: list[bytes], sizes: l
         STATS.inputs += 1
         whole = DlmsDecoder(key=vector.key, auth_key=vector.auth_key).feed(stream)
         chunked = DlmsDecoder(key=vector.key, auth_key=vector.auth_key)
-        results: list[Snapshot | DecodeError] = []
-        pos, turn = 0, 0
-        while pos < len(stream):
-            size = sizes[turn % len(sizes)]
-            results += chunked.feed(stream[pos : pos + size])
-            pos, turn = pos + size, turn + 1
+        results = feed_in_chunks(chunked, stream, sizes)
         for result in results:
             assert_sane(result)
         assert [r for r in results if isinstance(r, Snapshot)] == [

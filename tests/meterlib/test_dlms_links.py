@@ -22,6 +22,7 @@ from .test_stream import (
     make_stream,
     running,
     servers,  # noqa: F401  (fixture)
+    wait_until,
 )
 
 PUSHES = 3
@@ -33,13 +34,6 @@ CAPTURES = {
     "hdlc_plain": "hdlc_norway_han_3phase",
     "hdlc_segments": "hdlc_iskra550",  # three HDLC segments
 }
-
-
-async def wait_until(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(HANG_GUARD):
-        # The stream's counters are plain attributes with no event to wait on: poll them.
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
 
 
 def _capture(name: str) -> tuple[bytes, Vector]:
@@ -105,8 +99,8 @@ async def test_over_tcp(
     recorder = Recorder()
     stream = make_stream(server.link, recorder, _decoder(vector))
     async with running(stream):
-        await wait_until(lambda: stream.stats.bytes_received == sum(map(len, chunks)))
-        await wait_until(lambda: len(recorder.snapshots) == PUSHES)
+        await wait_until(lambda: stream.stats.bytes_received == sum(map(len, chunks)), HANG_GUARD)
+        await wait_until(lambda: len(recorder.snapshots) == PUSHES, HANG_GUARD)
     _check(recorder, vector)
     assert stream.stats.crc_failures == 0
 
@@ -118,13 +112,13 @@ async def test_over_a_pseudo_terminal(pty: Pty, name: str, delivery: str) -> Non
     recorder = Recorder()
     stream = make_stream(lambda: create_link(SerialSettings(pty.path)), recorder, _decoder(vector))
     async with running(stream):
-        await wait_until(lambda: stream.stats.link_open)
+        await wait_until(lambda: stream.stats.link_open, HANG_GUARD)
         await asyncio.sleep(0.05)  # opening a serial port flushes what came before
         for chunk in _chunks(data, delivery):
             pty.send(chunk)
             if delivery == "bytewise":
                 await asyncio.sleep(0)
-        await wait_until(lambda: len(recorder.snapshots) == PUSHES)
+        await wait_until(lambda: len(recorder.snapshots) == PUSHES, HANG_GUARD)
     _check(recorder, vector)
     assert stream.stats.crc_failures == 0
 

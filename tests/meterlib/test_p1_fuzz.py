@@ -23,6 +23,7 @@ from .conftest import (
     PLAIN_TELEGRAMS,
     SMARTY_AUTH_KEY,
     SMARTY_KEY,
+    feed_in_chunks,
     vector,
     with_crc,
 )
@@ -168,13 +169,7 @@ def test_streams_in_random_chunks(picks: list[int], noise: list[bytes], sizes: l
     parts = [VECTORS[i] for i in picks]
     stream = b"".join(part + (noise[i] if i < len(noise) else b"") for i, part in enumerate(parts))
     whole = decoder().feed(stream)
-    chunked = decoder()
-    results: list[Snapshot | DecodeError] = []
-    pos, turn = 0, 0
-    while pos < len(stream):
-        size = sizes[turn % len(sizes)]
-        results += chunked.feed(stream[pos : pos + size])
-        pos, turn = pos + size, turn + 1
+    results = feed_in_chunks(decoder(), stream, sizes)
     for result in results:
         assert_sane(result)
     # Chunking never changes what is decoded.

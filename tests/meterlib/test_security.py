@@ -11,14 +11,20 @@ from custom_components.energy_gateway.meterlib.errors import (
     WrongKeyError,
 )
 from custom_components.energy_gateway.meterlib.security import (
+    DecryptedApdu,
     GloDecryptor,
     apdu_length,
-    decrypt_apdu,
     parse_apdu,
     read_length,
 )
 
 from .conftest import ENCRYPTED_FRAME, FIXTURES, SMARTY_AUTH_KEY, SMARTY_KEY, vector
+
+
+def decrypt_apdu(frame: bytes, key: bytes | None, auth_key: bytes | None = None) -> DecryptedApdu:
+    """One frame through a decryptor of its own, as a stream's first frame goes."""
+    return GloDecryptor(key, auth_key).decrypt(parse_apdu(frame), frame)
+
 
 KEY = bytes(range(16))
 AUTH_KEY = bytes(range(100, 116))

@@ -97,8 +97,8 @@ def energy(snapshot: Snapshot) -> object:
     return snapshot.value(ENERGY)
 
 
-async def wait_until(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(GUARD):
+async def wait_until(condition: Callable[[], bool], guard: float = GUARD) -> None:
+    async with asyncio.timeout(guard):
         # The stream's counters are plain attributes with no event to wait on: poll them.
         while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.005)

@@ -55,7 +55,7 @@ class CipheredApdu(NamedTuple):
 
 
 class DecryptedApdu(NamedTuple):
-    """Result of `decrypt_apdu`."""
+    """Result of `GloDecryptor.decrypt`."""
 
     plaintext: bytes
     system_title: bytes
@@ -145,27 +145,17 @@ def parse_apdu(data: bytes | bytearray | memoryview) -> CipheredApdu:
     )
 
 
-def decrypt_apdu(
-    data: bytes | bytearray | memoryview, key: bytes | None, auth_key: bytes | None = None
-) -> DecryptedApdu:
-    """Decrypt a general-glo-ciphering APDU (one-off; streams keep a `GloDecryptor`).
-
-    With an authentication key and a tagged frame, the GCM tag is verified (WrongKeyError on
-    mismatch). Otherwise the body is decrypted without a check: GCM's keystream is plain
-    AES-CTR from counter block IV || 00000002, so the caller must validate the plaintext.
-    Raises KeyRequiredError for an encrypted frame without key, DecodeError for a malformed
-    one, and ValueError for a key that is not an AES key (a setup error, not bad input).
-    """
-    apdu = parse_apdu(data)
-    return GloDecryptor(key, auth_key).decrypt(apdu, data)
-
-
 class GloDecryptor:
     """Decrypts the general-glo-ciphering APDUs of one stream with its key pair.
 
-    Built once per stream: the AES key schedule is set up once, and untagged frames (and
-    tagged ones without an authentication key) are decrypted as AES-CTR with a keystream
-    from one reused AES-ECB context, so a frame costs no cipher set-up at all.
+    With an authentication key, a tagged frame's GCM tag is verified (WrongKeyError on a
+    mismatch). Otherwise the body is decrypted unchecked: GCM's keystream is plain AES-CTR
+    from counter block IV || 00000002, so the caller must validate the plaintext. An
+    encrypted frame without key raises KeyRequiredError; a key that is no AES key, ValueError
+    (a setup error, not bad input).
+
+    Built once per stream: untagged frames (and tagged ones without an authentication key)
+    get their keystream from one reused AES block context, so a frame costs no cipher set-up.
     """
 
     def __init__(self, key: bytes | None, auth_key: bytes | None = None) -> None:
