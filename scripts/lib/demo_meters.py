@@ -23,11 +23,11 @@ import termios
 import tty
 from typing import Any, ClassVar, Protocol
 
-from custom_components.energy_gateway.meterlib.dlms_simulator import (
+from simulators.dlms_meter import (
     SimulatedHdlcMeter,
     SimulatedMbusMeter,
 )
-from custom_components.energy_gateway.meterlib.simulator import ReportedValue, SimulatedP1Meter
+from simulators.p1_meter import ReportedValue, SimulatedP1Meter
 
 _LOGGER = logging.getLogger("demo")
 # Clients that fall this far behind are dropped rather than buffered without end.

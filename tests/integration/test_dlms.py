@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.energy_gateway.const import CONF_AUTH_KEY, CONF_KEY, DOMAIN
-from custom_components.energy_gateway.meterlib.dlms_simulator import (
+from simulators.dlms_meter import (
     SimulatedHdlcMeter,
     SimulatedMbusMeter,
 )

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 import pytest
 
 from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, decode_message
-from custom_components.energy_gateway.meterlib.dlms_simulator import (
+from simulators.dlms_meter import (
     AIDON_CODES,
     AIDON_LIST_VERSION,
     NETZNOE_CODES,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 import pytest
 
-from custom_components.energy_gateway.meterlib.simulator import (
+from simulators.p1_meter import (
     HEADER,
     LUXEMBOURG_AUTH_KEY,
     SimulatedP1Meter,

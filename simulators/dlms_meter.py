@@ -33,8 +33,8 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from .crc import crc16_x25
-from .simulator import ReportedValue, SimulatedP1Meter
+from custom_components.energy_gateway.meterlib.crc import crc16_x25
+from simulators.p1_meter import ReportedValue, SimulatedP1Meter
 
 VIENNA: Final = ZoneInfo("Europe/Vienna")
 OSLO: Final = ZoneInfo("Europe/Oslo")
