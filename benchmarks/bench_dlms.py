@@ -65,8 +65,8 @@ from gurux_dlms.enums import InterfaceType, Security
 from gurux_dlms.secure import GXDLMSSecureClient
 from timing import best_us
 
+from custom_components.energy_gateway.meterlib.core.model import Snapshot
 from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, decode_message
-from custom_components.energy_gateway.meterlib.model import Snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTOR_DIR = ROOT / "tests" / "fixtures" / "dlms"

@@ -130,7 +130,7 @@ def _template(name: str) -> list[str]:
 
 def _render(lines: list[str], values: dict[str, tuple[str, ...]]) -> bytes:
     """A telegram from template lines with some lines' values replaced, CRC recomputed."""
-    from custom_components.energy_gateway.meterlib.crc import crc16_arc
+    from custom_components.energy_gateway.meterlib.core.crc import crc16_arc
 
     out = []
     for line in lines:
@@ -357,7 +357,7 @@ def _count_handled(on_handled: Callable[[], None]) -> Iterator[None]:
     """
     from dsmr_parser.clients.protocol import DSMRProtocol
 
-    from custom_components.energy_gateway.meterlib.stream import MeterStream
+    from custom_components.energy_gateway.meterlib.links.stream import MeterStream
 
     accept = MeterStream._accept
     handle = DSMRProtocol.handle_telegram

@@ -16,7 +16,7 @@ from dsmr_parser.clients.telegram_buffer import TelegramBuffer
 from dsmr_parser.parsers import TelegramParser
 from timing import best_us
 
-from custom_components.energy_gateway.meterlib.crc import crc16_arc
+from custom_components.energy_gateway.meterlib.core.crc import crc16_arc
 from custom_components.energy_gateway.meterlib.p1.decoder import P1Decoder
 from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram
 

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from custom_components.energy_gateway.meterlib.crc import crc16_x25
+from custom_components.energy_gateway.meterlib.core.crc import crc16_x25
 from simulators.p1_meter import ReportedValue, SimulatedP1Meter
 
 VIENNA: Final = ZoneInfo("Europe/Vienna")

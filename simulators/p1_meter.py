@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from custom_components.energy_gateway.meterlib.crc import crc16_arc
+from custom_components.energy_gateway.meterlib.core.crc import crc16_arc
 
 BRUSSELS: Final = ZoneInfo("Europe/Brussels")
 HEADER: Final = "FLU5\\253769484_A"

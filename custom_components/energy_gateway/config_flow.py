@@ -50,10 +50,10 @@ from .const import (
     SOURCE_P1,
     SOURCES,
 )
+from .meterlib.core.manufacturers import manufacturer_from_flag
+from .meterlib.core.model import Snapshot
 from .meterlib.dlms import FrameInfo
-from .meterlib.links import describe_link, list_serial_ports, stable_port_path
-from .meterlib.manufacturers import manufacturer_from_flag
-from .meterlib.model import Snapshot
+from .meterlib.links.connections import describe_link, list_serial_ports, stable_port_path
 from .probe import normalise_key, probe_meter
 from .schema import vol
 from .source import link_settings

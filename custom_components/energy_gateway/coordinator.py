@@ -29,12 +29,12 @@ from .const import (
     LOGGER,
     WRONG_KEY_THRESHOLD,
 )
-from .meterlib.errors import DecodeError, EncryptionError
-from .meterlib.links import create_link, describe_link
-from .meterlib.model import Snapshot
-from .meterlib.publisher import MeterData, Publisher
-from .meterlib.stream import MeterStream
-from .meterlib.window import PublishWindow
+from .meterlib.core.errors import DecodeError, EncryptionError
+from .meterlib.core.model import Snapshot
+from .meterlib.derive.deriver import MeterData, Publisher
+from .meterlib.derive.window import PublishWindow
+from .meterlib.links.connections import create_link, describe_link
+from .meterlib.links.stream import MeterStream
 from .source import create_decoder, link_settings
 
 type EnergyGatewayConfigEntry = ConfigEntry[EnergyGatewayRuntime]

@@ -7,10 +7,10 @@ from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import DOMAIN
 from .coordinator import EnergyGatewayConfigEntry
-from .meterlib.catalogue import mbus_kind
-from .meterlib.manufacturers import manufacturer_from_flag
-from .meterlib.model import Snapshot
-from .meterlib.publisher import MeterData
+from .meterlib.core.manufacturers import manufacturer_from_flag
+from .meterlib.core.meaning import mbus_kind
+from .meterlib.core.model import Snapshot
+from .meterlib.derive.deriver import MeterData
 
 _VERSION_CODES = ("1-3:0.2.8", "0-0:96.1.4")
 

@@ -18,8 +18,7 @@ from .const import (
     SOURCE_DLMS,
     SOURCE_P1,
 )
-from .meterlib.dlms import FrameInfo
-from .meterlib.errors import (
+from .meterlib.core.errors import (
     ChecksumError,
     KeyRequiredError,
     LinkError,
@@ -27,9 +26,10 @@ from .meterlib.errors import (
     PortPermissionError,
     WrongKeyError,
 )
-from .meterlib.links import create_link, serial_settings_for
-from .meterlib.model import Snapshot
-from .meterlib.stream import FirstResult, wait_for_first_snapshot
+from .meterlib.core.model import Snapshot
+from .meterlib.dlms import FrameInfo
+from .meterlib.links.connections import create_link, serial_settings_for
+from .meterlib.links.stream import FirstResult, wait_for_first_snapshot
 from .source import create_decoder, link_settings
 
 AUTO_MODE_TIMEOUT = 12.0

@@ -23,7 +23,7 @@ from homeassistant.helpers.typing import StateType
 from .coordinator import EnergyGatewayConfigEntry, MeterCoordinator
 from .devices import register_devices
 from .entity import MeterEntity
-from .meterlib.catalogue import (
+from .meterlib.core.meaning import (
     CAPACITY_BILLING_MEAN,
     COUNTER_REJECTIONS,
     CRC_FAILURES,
@@ -35,8 +35,8 @@ from .meterlib.catalogue import (
     describe,
     tariff_name,
 )
-from .meterlib.model import ReadingValue
-from .meterlib.publisher import MeterData
+from .meterlib.core.model import ReadingValue
+from .meterlib.derive.deriver import MeterData
 
 # Coordinator-driven entities: Home Assistant must not poll or throttle them.
 PARALLEL_UPDATES = 0

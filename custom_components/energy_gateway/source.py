@@ -19,9 +19,9 @@ from .const import (
     SOURCE_P1,
 )
 from .meterlib.dlms import DlmsDecoder
-from .meterlib.links import LinkSettings, TcpSettings, serial_settings_for
+from .meterlib.links.connections import LinkSettings, TcpSettings, serial_settings_for
+from .meterlib.links.stream import StreamDecoder
 from .meterlib.p1.decoder import P1Decoder
-from .meterlib.stream import StreamDecoder
 
 
 def link_settings(data: Mapping[str, Any]) -> LinkSettings:

@@ -22,7 +22,7 @@ from custom_components.energy_gateway.const import (
     DOMAIN,
     SOURCE_P1,
 )
-from custom_components.energy_gateway.meterlib.crc import crc16_arc
+from custom_components.energy_gateway.meterlib.core.crc import crc16_arc
 
 from ..conftest import FIXTURES
 from ..pseudo_terminal import PseudoTerminal

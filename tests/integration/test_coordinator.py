@@ -51,7 +51,8 @@ async def test_link_drop_and_return(
         options={CONF_UNAVAILABLE_AFTER: 0.2, CONF_RECONNECT_WHEN_SILENT: False},
     )
     with patch(
-        "custom_components.energy_gateway.meterlib.stream.Backoff.next_delay", return_value=0.05
+        "custom_components.energy_gateway.meterlib.links.stream.Backoff.next_delay",
+        return_value=0.05,
     ):
         await setup_entry(hass, entry)
         coordinator = entry.runtime_data.coordinator

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from custom_components.energy_gateway.meterlib.crc import crc16_arc
-from custom_components.energy_gateway.meterlib.errors import DecodeError
-from custom_components.energy_gateway.meterlib.model import Snapshot
-from custom_components.energy_gateway.meterlib.stream import StreamDecoder
+from custom_components.energy_gateway.meterlib.core.crc import crc16_arc
+from custom_components.energy_gateway.meterlib.core.errors import DecodeError
+from custom_components.energy_gateway.meterlib.core.model import Snapshot
+from custom_components.energy_gateway.meterlib.links.stream import StreamDecoder
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 DSMR = FIXTURES / "dsmr"

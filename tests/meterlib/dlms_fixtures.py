@@ -9,8 +9,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from custom_components.energy_gateway.meterlib.crc import crc16_x25
-from custom_components.energy_gateway.meterlib.model import Snapshot
+from custom_components.energy_gateway.meterlib.core.crc import crc16_x25
+from custom_components.energy_gateway.meterlib.core.model import Snapshot
 
 DLMS = Path(__file__).parent.parent / "fixtures" / "dlms"
 CET = timezone(timedelta(hours=1))

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.energy_gateway.meterlib.capacity import (
+from custom_components.energy_gateway.meterlib.derive.capacity import (
     CapacityState,
     CapacityTracker,
     MonthPeak,

@@ -17,8 +17,8 @@ from homeassistant.components.sensor.const import (
 )
 import pytest
 
-from custom_components.energy_gateway.meterlib import catalogue
-from custom_components.energy_gateway.meterlib.catalogue import (
+from custom_components.energy_gateway.meterlib.core import meaning as catalogue
+from custom_components.energy_gateway.meterlib.core.meaning import (
     GENERIC_KEY,
     SYNTHETIC,
     TRANSLATION_PLACEHOLDERS,

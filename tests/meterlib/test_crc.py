@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from custom_components.energy_gateway.meterlib.crc import crc16_arc, crc16_x25
+from custom_components.energy_gateway.meterlib.core.crc import crc16_arc, crc16_x25
 
 from .conftest import FIXTURES, GOOD_TELEGRAMS, vector
 

@@ -8,7 +8,9 @@ import time as clock
 
 import pytest
 
-from custom_components.energy_gateway.meterlib.dlms.axdr import (
+from custom_components.energy_gateway.meterlib.core.errors import DecodeError
+from custom_components.energy_gateway.meterlib.core.units import canonical_unit
+from custom_components.energy_gateway.meterlib.cosem.axdr import (
     MAX_DEPTH,
     AxdrValue,
     BitString,
@@ -22,9 +24,7 @@ from custom_components.energy_gateway.meterlib.dlms.axdr import (
     decode_all,
     parse_date_time,
 )
-from custom_components.energy_gateway.meterlib.dlms.units import apply_scaler, unit_name
-from custom_components.energy_gateway.meterlib.errors import DecodeError
-from custom_components.energy_gateway.meterlib.units import canonical_unit
+from custom_components.energy_gateway.meterlib.dlms.cosem_units import apply_scaler, unit_name
 
 from .dlms_fixtures import CEST, CET
 

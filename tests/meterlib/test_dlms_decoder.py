@@ -13,18 +13,18 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 import pytest
 
 from custom_components.energy_gateway.meterlib.cli import main
-from custom_components.energy_gateway.meterlib.detect import Keys, decode_capture
-from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, FrameInfo, decode_message
-from custom_components.energy_gateway.meterlib.dlms.decoder import title_text
-from custom_components.energy_gateway.meterlib.dlms.hdlc import frame_length as hdlc_length
-from custom_components.energy_gateway.meterlib.dlms.mbus import frame_length as mbus_length
-from custom_components.energy_gateway.meterlib.errors import (
+from custom_components.energy_gateway.meterlib.core.errors import (
     ChecksumError,
     DecodeError,
     KeyRequiredError,
     WrongKeyError,
 )
-from custom_components.energy_gateway.meterlib.model import Snapshot
+from custom_components.energy_gateway.meterlib.core.frame import title_text
+from custom_components.energy_gateway.meterlib.core.model import Snapshot
+from custom_components.energy_gateway.meterlib.detect import Keys, decode_capture
+from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, FrameInfo, decode_message
+from custom_components.energy_gateway.meterlib.dlms.hdlc import frame_length as hdlc_length
+from custom_components.energy_gateway.meterlib.dlms.mbus import frame_length as mbus_length
 
 from .conftest import DSMR, ENCRYPTED_FRAME, SMARTY_AUTH_KEY, SMARTY_KEY
 from .dlms_fixtures import (

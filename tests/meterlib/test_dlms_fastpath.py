@@ -9,6 +9,7 @@ import struct
 
 import pytest
 
+from custom_components.energy_gateway.meterlib.core.errors import DecodeError
 from custom_components.energy_gateway.meterlib.dlms import (
     decode_message,
     decoder as dlms_decoder,
@@ -19,7 +20,6 @@ from custom_components.energy_gateway.meterlib.dlms.notification import (
     parse_notifications,
     read_body,
 )
-from custom_components.energy_gateway.meterlib.errors import DecodeError
 
 from .dlms_fixtures import (
     DLMS,

@@ -30,9 +30,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
+from custom_components.energy_gateway.meterlib.core.errors import DecodeError
+from custom_components.energy_gateway.meterlib.core.model import Snapshot
 from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, decode_message
-from custom_components.energy_gateway.meterlib.errors import DecodeError
-from custom_components.energy_gateway.meterlib.model import Snapshot
 
 from .conftest import feed_in_chunks
 

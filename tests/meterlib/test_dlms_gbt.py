@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.energy_gateway.meterlib.dlms.axdr import TruncatedError
+from custom_components.energy_gateway.meterlib.core.errors import DecodeError
+from custom_components.energy_gateway.meterlib.cosem.axdr import TruncatedError
 from custom_components.energy_gateway.meterlib.dlms.gbt import (
     MAX_APDU,
     GbtAssembler,
@@ -13,7 +14,6 @@ from custom_components.energy_gateway.meterlib.dlms.gbt import (
     parse_blocks,
 )
 from custom_components.energy_gateway.meterlib.dlms.hdlc import HdlcFramer, HdlcMessage
-from custom_components.energy_gateway.meterlib.errors import DecodeError
 
 from .dlms_fixtures import length, wire
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from custom_components.energy_gateway.meterlib.core.errors import ChecksumError, DecodeError
 from custom_components.energy_gateway.meterlib.dlms.hdlc import (
     BROKEN,
     MAX_MESSAGE,
@@ -15,7 +16,6 @@ from custom_components.energy_gateway.meterlib.dlms.hdlc import (
     frame_length,
     parse_frame,
 )
-from custom_components.energy_gateway.meterlib.errors import ChecksumError, DecodeError
 
 from .dlms_fixtures import LLC, hdlc_frame, wire
 

@@ -10,8 +10,8 @@ import math
 import pytest
 
 from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder
-from custom_components.energy_gateway.meterlib.links import SerialSettings, create_link
-from custom_components.energy_gateway.meterlib.stream import wait_for_first_snapshot
+from custom_components.energy_gateway.meterlib.links.connections import SerialSettings, create_link
+from custom_components.energy_gateway.meterlib.links.stream import wait_for_first_snapshot
 
 from .dlms_fixtures import VECTORS, Vector, wire
 from .test_stream import (

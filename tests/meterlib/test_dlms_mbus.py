@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from custom_components.energy_gateway.meterlib.core.errors import ChecksumError, DecodeError
 from custom_components.energy_gateway.meterlib.dlms.mbus import (
     NEED_MORE,
     NO_FRAME,
@@ -13,7 +14,6 @@ from custom_components.energy_gateway.meterlib.dlms.mbus import (
     frame_length,
     parse_frame,
 )
-from custom_components.energy_gateway.meterlib.errors import ChecksumError, DecodeError
 
 from .dlms_fixtures import mbus_frame, mbus_frames, wire
 

@@ -7,8 +7,10 @@ from datetime import datetime
 
 import pytest
 
+from custom_components.energy_gateway.meterlib.core.errors import DecodeError
+from custom_components.energy_gateway.meterlib.core.model import Reading
+from custom_components.energy_gateway.meterlib.cosem.axdr import TruncatedError, decode_all
 from custom_components.energy_gateway.meterlib.dlms import lists
-from custom_components.energy_gateway.meterlib.dlms.axdr import TruncatedError, decode_all
 from custom_components.energy_gateway.meterlib.dlms.notification import (
     LAYOUT_PAIRS,
     LAYOUT_POSITIONAL,
@@ -19,8 +21,6 @@ from custom_components.energy_gateway.meterlib.dlms.notification import (
     plausible,
     read_body,
 )
-from custom_components.energy_gateway.meterlib.errors import DecodeError
-from custom_components.energy_gateway.meterlib.model import Reading
 
 from .dlms_fixtures import (
     CEST,

@@ -9,6 +9,8 @@ import math
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 import pytest
 
+from custom_components.energy_gateway.meterlib.core.errors import DecodeError
+from custom_components.energy_gateway.meterlib.core.model import Snapshot
 from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, decode_message
 from simulators.dlms_meter import (
     AIDON_CODES,
@@ -27,8 +29,6 @@ from simulators.dlms_meter import (
     mbus_frames,
     netznoe_notification,
 )
-from custom_components.energy_gateway.meterlib.errors import DecodeError
-from custom_components.energy_gateway.meterlib.model import Snapshot
 
 from .conftest import FIXTURES
 

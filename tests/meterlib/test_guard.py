@@ -8,7 +8,7 @@ import math
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.energy_gateway.meterlib.guard import (
+from custom_components.energy_gateway.meterlib.derive.guard import (
     SLACK_SECONDS,
     CounterGuard,
     guard_limit_for_unit,

@@ -18,12 +18,12 @@ from pytest_homeassistant_custom_component import plugins as ha_test_plugins
 import serial
 from serial.tools.list_ports_common import ListPortInfo
 
-from custom_components.energy_gateway.meterlib.errors import (
+from custom_components.energy_gateway.meterlib.core.errors import (
     LinkError,
     PortNotFoundError,
     PortPermissionError,
 )
-from custom_components.energy_gateway.meterlib.links import (
+from custom_components.energy_gateway.meterlib.links.connections import (
     SERIAL_PRESETS,
     Link,
     SerialLink,
@@ -238,7 +238,7 @@ async def test_invalid_line_settings(pty: Pty) -> None:
 # interpreter itself may live where `nobody` cannot read).
 _OPEN_WITHOUT_ACCESS = """
 import asyncio, concurrent.futures.thread, os, sys
-from custom_components.energy_gateway.meterlib.links import SerialSettings, create_link
+from custom_components.energy_gateway.meterlib.links.connections import SerialSettings, create_link
 if os.geteuid() == 0:
     os.setuid(65534)
 try:

@@ -33,11 +33,11 @@ from dsmr_parser.objects import CosemObject, MBusObject, MBusObjectPeak, Profile
 from dsmr_parser.parsers import TelegramParser
 import pytest
 
-from custom_components.energy_gateway.meterlib.errors import ChecksumError
-from custom_components.energy_gateway.meterlib.model import Reading, ReadingValue, Snapshot
+from custom_components.energy_gateway.meterlib.core.errors import ChecksumError
+from custom_components.energy_gateway.meterlib.core.model import Reading, ReadingValue, Snapshot
+from custom_components.energy_gateway.meterlib.core.units import canonical_unit
 from custom_components.energy_gateway.meterlib.p1.decoder import P1Decoder
 from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram
-from custom_components.energy_gateway.meterlib.units import canonical_unit
 
 from .conftest import ENCRYPTED_FRAME, SMARTY_AUTH_KEY, SMARTY_KEY, vector
 

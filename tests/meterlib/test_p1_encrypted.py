@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.energy_gateway.meterlib.errors import (
+from custom_components.energy_gateway.meterlib.core.errors import (
     ChecksumError,
     DecodeError,
     KeyRequiredError,
     WrongKeyError,
 )
-from custom_components.energy_gateway.meterlib.model import Snapshot
+from custom_components.energy_gateway.meterlib.core.model import Snapshot
+from custom_components.energy_gateway.meterlib.cosem.ciphering import GloDecryptor
 from custom_components.energy_gateway.meterlib.p1.decoder import P1Decoder
 from custom_components.energy_gateway.meterlib.p1.encrypted import (
     MAX_FRAME_LENGTH,
@@ -18,7 +19,6 @@ from custom_components.energy_gateway.meterlib.p1.encrypted import (
     encrypted_frame_length,
 )
 from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram
-from custom_components.energy_gateway.meterlib.security import GloDecryptor
 
 from .conftest import ENCRYPTED_FRAME, SMARTY_AUTH_KEY, SMARTY_KEY, vector, with_crc
 from .test_security import KEY, build_apdu

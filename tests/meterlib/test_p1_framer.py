@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from custom_components.energy_gateway.meterlib.errors import DecodeError
-from custom_components.energy_gateway.meterlib.model import Snapshot
+from custom_components.energy_gateway.meterlib.core.errors import DecodeError
+from custom_components.energy_gateway.meterlib.core.model import Snapshot
 from custom_components.energy_gateway.meterlib.p1.decoder import P1Decoder
 from custom_components.energy_gateway.meterlib.p1.framer import MAX_TELEGRAM_LENGTH, P1Framer
 from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram

@@ -13,8 +13,8 @@ import tracemalloc
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from custom_components.energy_gateway.meterlib.errors import DecodeError
-from custom_components.energy_gateway.meterlib.model import Snapshot
+from custom_components.energy_gateway.meterlib.core.errors import DecodeError
+from custom_components.energy_gateway.meterlib.core.model import Snapshot
 from custom_components.energy_gateway.meterlib.p1.decoder import P1Decoder
 from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram
 

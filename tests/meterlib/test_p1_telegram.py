@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from custom_components.energy_gateway.meterlib.errors import ChecksumError, DecodeError
-from custom_components.energy_gateway.meterlib.model import Reading, Snapshot
+from custom_components.energy_gateway.meterlib.core.errors import ChecksumError, DecodeError
+from custom_components.energy_gateway.meterlib.core.model import Reading, Snapshot
 from custom_components.energy_gateway.meterlib.p1.telegram import (
     parse_decrypted_telegram,
     parse_telegram,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from custom_components.energy_gateway.meterlib.catalogue import TOTAL_EXPORT, TOTAL_IMPORT
-from custom_components.energy_gateway.meterlib.model import Reading, ReadingValue, Snapshot
-from custom_components.energy_gateway.meterlib.publisher import Publisher
+from custom_components.energy_gateway.meterlib.core.meaning import TOTAL_EXPORT, TOTAL_IMPORT
+from custom_components.energy_gateway.meterlib.core.model import Reading, ReadingValue, Snapshot
+from custom_components.energy_gateway.meterlib.derive.deriver import Publisher
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 import pytest
 
-from custom_components.energy_gateway.meterlib.errors import (
+from custom_components.energy_gateway.meterlib.core.errors import (
     DecodeError,
     KeyRequiredError,
     WrongKeyError,
 )
-from custom_components.energy_gateway.meterlib.security import (
+from custom_components.energy_gateway.meterlib.cosem.ciphering import (
     DecryptedApdu,
     GloDecryptor,
     apdu_length,

@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from custom_components.energy_gateway.meterlib.errors import (
+from custom_components.energy_gateway.meterlib.core.errors import (
     ChecksumError,
     DecodeError,
     KeyRequiredError,
     LinkError,
     PortNotFoundError,
 )
-from custom_components.energy_gateway.meterlib.links import (
+from custom_components.energy_gateway.meterlib.core.model import Reading, Snapshot
+from custom_components.energy_gateway.meterlib.links.connections import (
     SERIAL_PRESETS,
     Link,
     SerialPreset,
@@ -26,8 +27,7 @@ from custom_components.energy_gateway.meterlib.links import (
     create_link,
     serial_settings_for,
 )
-from custom_components.energy_gateway.meterlib.model import Reading, Snapshot
-from custom_components.energy_gateway.meterlib.stream import (
+from custom_components.energy_gateway.meterlib.links.stream import (
     Backoff,
     FirstResult,
     MeterStream,
@@ -44,7 +44,7 @@ uses_tcp = pytest.mark.usefixtures("socket_enabled")
 # Guard against a hang only; nothing asserts on how fast anything happens.
 GUARD = 2.0
 ENERGY = "1-0:1.8.0"
-STREAM_LOGGER = "custom_components.energy_gateway.meterlib.stream"
+STREAM_LOGGER = "custom_components.energy_gateway.meterlib.links.stream"
 
 
 class LineDecoder:

@@ -8,8 +8,8 @@ import math
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.energy_gateway.meterlib.model import Reading, ReadingValue, Snapshot
-from custom_components.energy_gateway.meterlib.window import PublishWindow
+from custom_components.energy_gateway.meterlib.core.model import Reading, ReadingValue, Snapshot
+from custom_components.energy_gateway.meterlib.derive.window import PublishWindow
 
 T0 = datetime(2024, 5, 6, 10, 0, tzinfo=UTC)
 

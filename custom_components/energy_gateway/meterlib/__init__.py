@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from .errors import (
+from .core.errors import (
     ChecksumError,
     DecodeError,
     EncryptionError,
@@ -16,7 +16,7 @@ from .errors import (
     PortPermissionError,
     WrongKeyError,
 )
-from .model import Reading, ReadingValue, Snapshot
+from .core.model import Reading, ReadingValue, Snapshot
 
 if TYPE_CHECKING:
     from .p1 import P1Decoder, parse_telegram

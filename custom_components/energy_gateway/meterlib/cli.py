@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 import sys
 
+from .core.errors import DecodeError
+from .core.model import Reading, ReadingValue, Snapshot
 from .detect import Keys, decode_capture
-from .errors import DecodeError
-from .model import Reading, ReadingValue, Snapshot
 
 _AES_KEY_LENGTHS = (16, 24, 32)
 

@@ -13,16 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 import re
 
+from .core.errors import DecodeError
+from .core.model import Snapshot
+from .cosem.ciphering import GLO_CIPHERING_TAG, apdu_length
 from .dlms.decoder import DlmsDecoder
 from .dlms.gbt import GBT_TAG, parse_block
 from .dlms.hdlc import find_frame as find_hdlc_frame
 from .dlms.mbus import find_frame as find_mbus_frame
 from .dlms.notification import NOTIFICATION_TAG, parse_notification
-from .errors import DecodeError
-from .model import Snapshot
 from .p1.decoder import P1Decoder
 from .p1.encrypted import FRAME_START, encrypted_frame_length
-from .security import GLO_CIPHERING_TAG, apdu_length
 
 type Result = Snapshot | DecodeError
 

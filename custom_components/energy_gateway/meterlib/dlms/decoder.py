@@ -25,10 +25,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from ..errors import DecodeError, KeyRequiredError, WrongKeyError
-from ..manufacturers import manufacturer_from_flag
-from ..model import Reading, Snapshot
-from ..security import (
+from ..core.errors import DecodeError, KeyRequiredError, WrongKeyError
+from ..core.frame import FrameInfo, title_text
+from ..core.manufacturers import manufacturer_from_flag
+from ..core.model import Reading, Snapshot
+from ..cosem.axdr import CosemDateTime, TruncatedError
+from ..cosem.ciphering import (
     GLO_CIPHERING_TAG,
     SC_AUTHENTICATED,
     SC_BROADCAST_KEY,
@@ -39,7 +41,6 @@ from ..security import (
     read_header,
 )
 from . import lists
-from .axdr import CosemDateTime, TruncatedError
 from .fastpath import read_notifications
 from .gbt import GBT_TAG, GbtAssembler, parse_block, parse_blocks
 from .hdlc import HdlcFramer, HdlcMessage
@@ -58,7 +59,6 @@ MBUS = "mbus"
 HDLC = "hdlc"
 RAW = "raw"
 _FORMATS = {MBUS: "mbus-dlms", HDLC: "hdlc-dlms", RAW: "dlms"}
-_FRAMING_NAMES = {MBUS: "M-Bus", HDLC: "HDLC", RAW: "raw APDU"}
 _RAW_STARTS = frozenset((GLO_CIPHERING_TAG, NOTIFICATION_TAG, GBT_TAG))
 _SUITE = 0x0F
 _LAST_SUITE = 2  # DLMS security suites 0-2
@@ -69,33 +69,6 @@ _MAX_TITLES = 16  # frame counters remembered (one stream normally has one meter
 _METER_ID_CODES = ("0-0:96.1.0", "0-0:96.1.1")
 _LOGICAL_DEVICE_NAME = "0-0:42.0.0"
 _METER_NUMBER_SUFFIX = ":0.0.5"  # Kamstrup's meter id (1-1:0.0.5)
-
-
-class FrameInfo(NamedTuple):
-    """What the decoder saw of a message, for diagnostics and the UI."""
-
-    framing: str
-    """`mbus`, `hdlc` or `raw`."""
-    encrypted: bool
-    security_control: int | None
-    system_title: bytes | None
-    manufacturer: str | None
-    """From the system title's FLAG id (KFM Kaifa, SAG Sagemcom, LGZ Landis+Gyr, ...)."""
-    frame_counter: int | None
-    tag_verified: bool
-    """True only when the GCM tag was checked with the authentication key."""
-
-    def describe(self) -> str:
-        """One line for messages: `M-Bus frame, security control 0x21, system title ...`."""
-        parts = [f"{_FRAMING_NAMES.get(self.framing, self.framing)} frame"]
-        if self.security_control is not None:
-            parts.append(f"security control 0x{self.security_control:02X}")
-        if self.system_title is not None:
-            title = f"system title {title_text(self.system_title)}"
-            parts.append(f"{title} ({self.manufacturer})" if self.manufacturer else title)
-        if self.frame_counter is not None:
-            parts.append(f"frame counter {self.frame_counter}")
-        return ", ".join(parts)
 
 
 _PLAIN_INFO = {
@@ -113,13 +86,6 @@ def _tag_state(frame: FrameInfo, *, authenticates: bool) -> str | None:
     if frame.tag_verified:
         return "verified"
     return "mismatch" if authenticates else "not checked: no authentication key"
-
-
-def title_text(title: bytes) -> str:
-    """A system title as text when it is printable ASCII, else as upper-case hex."""
-    if all(0x20 <= byte < 0x7F for byte in title):
-        return title.decode("ascii")
-    return title.hex().upper()
 
 
 class _Unit(NamedTuple):

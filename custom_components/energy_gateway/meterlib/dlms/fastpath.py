@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import struct
 from typing import Any
 
-from ..errors import DecodeError
-from ..model import Reading, ReadingValue
+from ..core.errors import DecodeError
+from ..core.model import Reading, ReadingValue
+from ..cosem.axdr import DATE_TIME_LENGTH, CosemDateTime, Data, Tag
 from . import lists
-from .axdr import DATE_TIME_LENGTH, CosemDateTime, Data, Tag
+from .cosem_units import apply_scaler, unit_name
 from .notification import (
     LAYOUT_PAIRS,
     LAYOUT_STRUCTURES,
@@ -41,7 +42,6 @@ from .notification import (
     reading_of,
     unkeyed_readings,
 )
-from .units import apply_scaler, unit_name
 
 type _Scale = tuple[str | None, int, int]
 """Unit, scaler and 10^|scaler|: what `apply_scaler` needs, worked out once."""

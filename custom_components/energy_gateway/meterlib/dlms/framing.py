@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ..errors import DecodeError
+from ..core.errors import DecodeError
 
 NEED_MORE = 0
 NO_FRAME = -1

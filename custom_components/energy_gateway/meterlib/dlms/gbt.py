@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..errors import DecodeError
-from ..security import read_length
-from .axdr import TruncatedError
+from ..core.errors import DecodeError
+from ..cosem.axdr import TruncatedError, read_length
 
 GBT_TAG = 0xE0
 LAST_BLOCK = 0x80

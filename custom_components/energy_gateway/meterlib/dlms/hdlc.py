@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..crc import crc16_x25
-from ..errors import ChecksumError, DecodeError
+from ..core.crc import crc16_x25
+from ..core.errors import ChecksumError, DecodeError
 from .framing import NEED_MORE, NO_FRAME, SegmentFramer, find_checked_frame
 
 FLAG = 0x7E

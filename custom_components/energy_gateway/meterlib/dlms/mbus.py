@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..errors import ChecksumError, DecodeError
+from ..core.errors import ChecksumError, DecodeError
 from .framing import NEED_MORE, NO_FRAME, SegmentFramer, find_checked_frame
 
 START = 0x68

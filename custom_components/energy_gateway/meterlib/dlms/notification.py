@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from ..errors import DecodeError
-from ..manufacturers import manufacturer_from_flag
-from ..model import Reading, ReadingValue
-from . import lists
-from .axdr import (
+from ..core.errors import DecodeError
+from ..core.manufacturers import manufacturer_from_flag
+from ..core.model import Reading, ReadingValue
+from ..cosem.axdr import (
     DATE_TIME_LENGTH,
     BitString,
     CosemDate,
@@ -40,7 +39,8 @@ from .axdr import (
     decode,
     parse_date_time,
 )
-from .units import apply_scaler, unit_name
+from . import lists
+from .cosem_units import apply_scaler, unit_name
 
 NOTIFICATION_TAG = 0x0F
 _INVOKE_ID = 4

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import DecodeError
-from ..model import Snapshot
-from ..security import GloDecryptor
+from ..core.errors import DecodeError
+from ..core.model import Snapshot
+from ..cosem.ciphering import GloDecryptor
 from .encrypted import FRAME_START, decrypt_telegram
 from .framer import Message, P1Framer
 from .telegram import parse_telegram

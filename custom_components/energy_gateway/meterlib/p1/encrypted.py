@@ -5,9 +5,9 @@ On the wire: `DB 08 <system title> 82 hi lo <SC> <frame counter> <ciphertext> <t
 
 from __future__ import annotations
 
-from ..errors import DecodeError, WrongKeyError
-from ..model import Snapshot
-from ..security import (
+from ..core.errors import DecodeError, WrongKeyError
+from ..core.model import Snapshot
+from ..cosem.ciphering import (
     GLO_CIPHERING_TAG,
     SC_BROADCAST_KEY,
     SC_COMPRESSED,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import DecodeError
+from ..core.errors import DecodeError
 from .encrypted import FRAME_START, encrypted_frame_length
 
 MAX_TELEGRAM_LENGTH = 16 * 1024

@@ -13,10 +13,10 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 import re
 
-from ..crc import crc16_arc
-from ..errors import ChecksumError, DecodeError
-from ..model import Reading, ReadingValue, Snapshot
-from ..units import canonical_unit as _canonical_unit
+from ..core.crc import crc16_arc
+from ..core.errors import ChecksumError, DecodeError
+from ..core.model import Reading, ReadingValue, Snapshot
+from ..core.units import canonical_unit as _canonical_unit
 
 # (winter, summer) offsets for the S/W flag of meter timestamps. CET/CEST is the convention of
 # NL, BE, LU, AT, SE and HU. Irish meters keep Irish time: GMT in winter, IST (UTC+1) in summer.

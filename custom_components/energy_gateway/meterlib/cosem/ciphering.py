@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.ciphers import (
     modes,
 )
 
-from .errors import DecodeError, KeyRequiredError, WrongKeyError
+from ..core.errors import DecodeError, KeyRequiredError, WrongKeyError
+from .axdr import read_length
 
 GLO_CIPHERING_TAG = 0xDB
 SYSTEM_TITLE_LENGTH = 8
@@ -63,25 +64,6 @@ class DecryptedApdu(NamedTuple):
     security_control: int
     tag_verified: bool
     """True only when the GCM tag was checked against an authentication key."""
-
-
-def read_length(data: bytes | bytearray | memoryview, pos: int) -> tuple[int, int] | None:
-    """Read an A-XDR length at `pos`: return (length, position after it), None if cut off.
-
-    Short form is one byte below 0x80; long form is 0x8n followed by n big-endian bytes.
-    """
-    if pos >= len(data):
-        return None
-    first = data[pos]
-    if first < 0x80:
-        return first, pos + 1
-    size = first & 0x7F
-    if not 1 <= size <= 4:
-        raise DecodeError(f"unsupported A-XDR length prefix 0x{first:02X}")
-    end = pos + 1 + size
-    if end > len(data):
-        return None
-    return int.from_bytes(data[pos + 1 : end], "big"), end
 
 
 def read_header(data: bytes | bytearray | memoryview) -> tuple[int, int] | None:

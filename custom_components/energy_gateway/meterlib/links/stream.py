@@ -17,7 +17,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Protocol
 
-from .errors import (
+from ..core.errors import (
     ChecksumError,
     DecodeError,
     KeyRequiredError,
@@ -26,13 +26,13 @@ from .errors import (
     PortPermissionError,
     WrongKeyError,
 )
-from .links import SerialSettings, create_link, serial_settings_for
-from .model import Snapshot
+from ..core.model import Snapshot
+from .connections import SerialSettings, create_link, serial_settings_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from .links import Link
+    from .connections import Link
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from .capacity import DEFAULT_MAX_GAP, CapacityState, CapacityTracker
-from .catalogue import (
+from ..core.meaning import (
     CAPACITY_BILLING_MEAN,
     CAPACITY_CURRENT_QUARTER,
     CAPACITY_LAST_QUARTER,
@@ -25,8 +24,9 @@ from .catalogue import (
     TOTAL_IMPORT,
     describe,
 )
+from ..core.model import ReadingValue, Snapshot
+from .capacity import DEFAULT_MAX_GAP, CapacityState, CapacityTracker
 from .guard import CounterGuard, guard_limit_for_unit
-from .model import ReadingValue, Snapshot
 
 # Electricity registers by their C.D.E groups; the A-B prefix is found per meter, since
 # some meters (Kamstrup) number their own channel B = 1 instead of 0.

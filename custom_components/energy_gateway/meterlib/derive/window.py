@@ -13,7 +13,7 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .model import Reading, Snapshot
+    from ..core.model import Reading, Snapshot
 
 # Units of instantaneous quantities, the ones averaged over a window.
 INSTANTANEOUS_UNITS = frozenset({"W", "kW", "MW", "var", "kvar", "VA", "kVA", "V", "A", "Hz"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .units import canonical_unit
+from ..core.units import canonical_unit
 
 # Allowed growth per hour for each counter unit: the equivalent of about 100 kW, a big
 # house or a small building. Volumes allow 25 m³/h, a DN40 water meter at full flow or

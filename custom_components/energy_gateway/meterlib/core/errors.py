@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .dlms.decoder import FrameInfo
+from .frame import FrameInfo
 
 
 class MeterLibError(Exception):
@@ -16,8 +13,8 @@ class DecodeError(MeterLibError):
     """Bytes that cannot be turned into a snapshot."""
 
     frame: FrameInfo | None = None
-    """What the DLMS decoder saw of the failed message (framing, security, system title);
-    None from the other decoders."""
+    """What the decoder saw of the failed message (framing, security, system title), when it
+    got that far; None otherwise."""
 
     def __init__(self, *args: object, raw: bytes = b"") -> None:
         super().__init__(*args)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from serial.tools import list_ports
 import serial_asyncio_fast
 
-from .errors import LinkError, PortNotFoundError, PortPermissionError
+from ..core.errors import LinkError, PortNotFoundError, PortPermissionError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -33,8 +33,26 @@ from functools import lru_cache
 import struct
 from typing import Any, NamedTuple
 
-from ..errors import DecodeError
-from ..security import read_length
+from ..core.errors import DecodeError
+
+
+def read_length(data: bytes | bytearray | memoryview, pos: int) -> tuple[int, int] | None:
+    """Read an A-XDR length at `pos`: return (length, position after it), None if cut off.
+
+    Short form is one byte below 0x80; long form is 0x8n followed by n big-endian bytes.
+    """
+    if pos >= len(data):
+        return None
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    size = first & 0x7F
+    if not 1 <= size <= 4:
+        raise DecodeError(f"unsupported A-XDR length prefix 0x{first:02X}")
+    end = pos + 1 + size
+    if end > len(data):
+        return None
+    return int.from_bytes(data[pos + 1 : end], "big"), end
 
 
 class Tag(IntEnum):

@@ -1,0 +1,1 @@
+"""What every family shares: the reading model, errors, OBIS codes, units, checksums, meaning."""
