@@ -35,4 +35,4 @@ async def async_remove_config_entry_device(
     """Let the user delete a sub-meter that the meter no longer reports."""
     from .devices import is_stale_device  # noqa: PLC0415 - see the module docstring
 
-    return is_stale_device(entry, device)
+    return is_stale_device(entry, device, entry.runtime_data.coordinator.latest)

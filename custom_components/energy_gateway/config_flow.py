@@ -1,4 +1,8 @@
-"""Config flow: pick the source, listen to the meter, ask for a key only when it is needed."""
+"""Config flow: pick the family, listen to the meter, ask for a key only when it is needed.
+
+The per-family steps (`<family>`, `<family>_serial`, `<family>_network`, `<family>_key`) are
+generated from the family registry at the end of this module; they all run the same code.
+"""
 
 from __future__ import annotations
 
@@ -44,38 +48,32 @@ from .const import (
     DEFAULT_RECONNECT_WHEN_SILENT,
     DEFAULT_UNAVAILABLE_AFTER,
     DOMAIN,
+    LOGGER,
     SERIAL_MODE_AUTO,
-    SERIAL_MODES,
-    SOURCE_DLMS,
-    SOURCE_P1,
-    SOURCES,
 )
-from .meterlib.core.manufacturers import manufacturer_from_flag
+from .families import DEFAULT_FAMILY, FLOW_TEXTS, family_of, link_settings
+from .meterlib.core.frame import FrameInfo
 from .meterlib.core.model import Snapshot
-from .meterlib.dlms import FrameInfo
+from .meterlib.families import FAMILIES
 from .meterlib.links.connections import describe_link, list_serial_ports, stable_port_path
-from .probe import normalise_key, probe_meter
+from .probe import ProbeOutcome, normalise_key, probe_meter
 from .schema import vol
-from .source import link_settings
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-_WORDED_FOR_DLMS = frozenset(("no_data", "not_decodable", "crc_failures", "wrong_key"))
-"""Errors with a DLMS wording of their own (`dlms_<error>` in the translations)."""
 _KEY_SCHEMA = vol.Schema(
     {vol.Required(CONF_KEY): _PASSWORD, vol.Optional(CONF_AUTH_KEY): _PASSWORD}
 )
 _PORT_SELECTOR = NumberSelector(
     NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
 )
-_SOURCE_NAMES = {SOURCE_P1: "P1 meter", SOURCE_DLMS: "meter"}
 
 
 def _mode_selector(source: str, *, auto: bool) -> SelectSelector:
-    """Serial settings the source kind uses, optionally with automatic detection first."""
+    """Serial settings the family uses, optionally with automatic detection first."""
     modes = [SERIAL_MODE_AUTO] if auto else []
     return SelectSelector(
         SelectSelectorConfig(
-            options=[*modes, *SERIAL_MODES[source]],
+            options=[*modes, *FAMILIES[source].serial_presets],
             mode=SelectSelectorMode.DROPDOWN,
             translation_key=CONF_SERIAL_MODE,
         )
@@ -92,10 +90,8 @@ def meter_unique_id(snapshot: Snapshot, source: str) -> str:
 
 def meter_title(snapshot: Snapshot, source: str) -> str:
     """Entry title: the manufacturer (when known), the kind and the meter id."""
-    maker = manufacturer_from_flag(snapshot.header) or (
-        snapshot.header if source == SOURCE_DLMS else None
-    )
-    kind = _SOURCE_NAMES[source]
+    maker = snapshot.manufacturer
+    kind = FLOW_TEXTS[source].meter_noun
     name = f"{maker} {kind}" if maker else kind.capitalize()
     return f"{name} {snapshot.meter_id}" if snapshot.meter_id else name
 
@@ -148,7 +144,7 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         await self.async_set_unique_id(f"usb-{discovery_info.serial_number or path}")
         self._abort_if_unique_id_configured()
         self._data = {
-            CONF_SOURCE: SOURCE_P1,
+            CONF_SOURCE: DEFAULT_FAMILY,
             CONF_CONNECTION: CONNECTION_SERIAL,
             CONF_SERIAL_PORT: path,
             CONF_SERIAL_MODE: SERIAL_MODE_AUTO,
@@ -175,59 +171,18 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick the kind of meter interface."""
-        return self.async_show_menu(step_id="user", menu_options=list(SOURCES))
-
-    async def async_step_p1(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """P1 port: through a serial cable or a network bridge."""
-        return self._connection_menu(SOURCE_P1)
-
-    async def async_step_dlms(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """DLMS/COSEM push (M-Bus customer interface, HDLC HAN port): cable or bridge."""
-        return self._connection_menu(SOURCE_DLMS)
+        return self.async_show_menu(step_id="user", menu_options=list(FAMILIES))
 
     def _connection_menu(self, source: str) -> ConfigFlowResult:
+        """The family is chosen: through a serial cable or a network bridge?"""
         self._data = {CONF_SOURCE: source}
         return self.async_show_menu(
             step_id=source, menu_options=[f"{source}_serial", f"{source}_network"]
         )
 
-    async def async_step_p1_serial(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Choose the P1 cable's serial port."""
-        return await self._async_serial_step(user_input)
-
-    async def async_step_dlms_serial(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Choose the M-Bus or HAN adapter's serial port."""
-        return await self._async_serial_step(user_input)
-
-    async def async_step_p1_network(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Enter the host and port of a P1 network bridge (ser2net, P1 Wi-Fi dongle)."""
-        return await self._async_network_step(user_input)
-
-    async def async_step_dlms_network(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Enter the host and port of a bridge serving the meter's raw push stream."""
-        return await self._async_network_step(user_input)
-
-    async def async_step_p1_key(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """The P1 telegrams are encrypted: ask for the key."""
-        return await self._async_key_step(user_input)
-
-    async def async_step_dlms_key(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The push frames are encrypted: say what was seen and ask for the key."""
-        return await self._async_key_step(user_input)
-
     @property
     def _source(self) -> str:
-        return str(self._data.get(CONF_SOURCE, SOURCE_P1))
+        return family_of(self._data).id
 
     async def _async_serial_step(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
         """Choose a serial port from the system's list, or type one; then listen."""
@@ -350,7 +305,7 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             fields: dict[Any, Any] = {
                 vol.Required(CONF_SERIAL_PORT): TextSelector(),
                 vol.Required(CONF_SERIAL_MODE): _mode_selector(
-                    entry.data.get(CONF_SOURCE, SOURCE_P1), auto=False
+                    family_of(entry.data).id, auto=False
                 ),
             }
         else:
@@ -402,12 +357,17 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_listen(self) -> str | None:
         """Listen to the meter with the collected data; None on success, else an error key."""
-        outcome = await probe_meter(self._data)
+        try:
+            outcome = await probe_meter(self._data)
+        except Exception:
+            # A bug, not bad input: say so in the form, keep the traceback for the log.
+            LOGGER.exception("Unexpected error while listening to the meter")
+            outcome = ProbeOutcome(error="unknown")
         self._frame = outcome.frame or self._frame
         if outcome.snapshot is None:
             assert outcome.error is not None
-            if self._source == SOURCE_DLMS and outcome.error in _WORDED_FOR_DLMS:
-                return f"dlms_{outcome.error}"  # says frames and M-Bus/HAN, not P1 telegrams
+            if outcome.error in FLOW_TEXTS[self._source].worded_errors:
+                return f"{self._source}_{outcome.error}"
             return outcome.error
         if outcome.serial_mode is not None:
             self._data[CONF_SERIAL_MODE] = outcome.serial_mode
@@ -474,3 +434,39 @@ class EnergyGatewayOptionsFlow(OptionsFlow):
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)
+
+
+def _family_steps(family_id: str) -> dict[str, Any]:
+    """The steps one family adds to the flow; they all run the shared code above."""
+
+    async def menu(
+        flow: EnergyGatewayConfigFlow, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return flow._connection_menu(family_id)
+
+    async def serial(
+        flow: EnergyGatewayConfigFlow, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await flow._async_serial_step(user_input)
+
+    async def network(
+        flow: EnergyGatewayConfigFlow, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await flow._async_network_step(user_input)
+
+    async def key(
+        flow: EnergyGatewayConfigFlow, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await flow._async_key_step(user_input)
+
+    return {
+        f"async_step_{family_id}": menu,
+        f"async_step_{family_id}_serial": serial,
+        f"async_step_{family_id}_network": network,
+        f"async_step_{family_id}_key": key,
+    }
+
+
+for _family_id in FAMILIES:
+    for _name, _step in _family_steps(_family_id).items():
+        setattr(EnergyGatewayConfigFlow, _name, _step)

@@ -16,27 +16,22 @@ CONF_SERIAL_MODE: Final = "serial_mode"
 CONF_KEY: Final = "key"
 CONF_AUTH_KEY: Final = "auth_key"
 
-SOURCE_P1: Final = "p1"
-SOURCE_DLMS: Final = "dlms"
-SOURCES: Final = (SOURCE_P1, SOURCE_DLMS)
 CONNECTION_SERIAL: Final = "serial"
 CONNECTION_NETWORK: Final = "network"
 
 SERIAL_MODE_AUTO: Final = "auto"
-# Line settings each source kind offers, most common first (automatic detection tries them
-# in this order).
-SERIAL_MODES: Final = {
-    SOURCE_P1: ("115200_8n1", "115200_7e1", "9600_7e1"),
-    SOURCE_DLMS: ("2400_8e1", "2400_8n1", "9600_8n1", "9600_8e1", "115200_8n1"),
-}
+"""Try each of the family's serial presets in turn (see `Family.serial_presets`)."""
 
 # Entry options
 CONF_PUBLISH_INTERVAL: Final = "publish_interval"
 CONF_UNAVAILABLE_AFTER: Final = "unavailable_after"
 CONF_RECONNECT_WHEN_SILENT: Final = "reconnect_when_silent"
+CONF_POLL_INTERVAL: Final = "poll_interval"
 DEFAULT_PUBLISH_INTERVAL: Final = 0
 DEFAULT_UNAVAILABLE_AFTER: Final = 60
 DEFAULT_RECONNECT_WHEN_SILENT: Final = True
+DEFAULT_POLL_INTERVAL: Final = 2
+"""Seconds between polls of a polled meter."""
 
 # How long setup and the config flow wait for the first good message. DSMR 4 meters send
 # every 10 s, DSMR 5 every second; 20 s leaves room for a reconnect.

@@ -1,4 +1,10 @@
-"""Push coordinator: one per meter, fed by the meter stream, no polling."""
+"""Coordinators: one per meter, holding that meter's library session.
+
+`PushMeterCoordinator` is fed by a pushing meter's session and never polls;
+`PolledMeterCoordinator` asks a polled meter on its update interval. What both share (the
+capacity state kept across restarts, silence handling, the key-problem repair, the devices)
+lives in `MeterCoordinator`.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +16,18 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_POLL_INTERVAL,
     CONF_PUBLISH_INTERVAL,
     CONF_RECONNECT_WHEN_SILENT,
     CONF_UNAVAILABLE_AFTER,
+    DEFAULT_POLL_INTERVAL,
     DEFAULT_PUBLISH_INTERVAL,
     DEFAULT_RECONNECT_WHEN_SILENT,
     DEFAULT_UNAVAILABLE_AFTER,
@@ -29,13 +37,11 @@ from .const import (
     LOGGER,
     WRONG_KEY_THRESHOLD,
 )
-from .meterlib.core.errors import DecodeError, EncryptionError
-from .meterlib.core.model import Snapshot
-from .meterlib.derive.deriver import MeterData, Publisher
-from .meterlib.derive.window import PublishWindow
-from .meterlib.links.connections import create_link, describe_link
-from .meterlib.links.stream import MeterStream
-from .source import create_decoder, link_settings
+from .devices import register_devices
+from .families import create_polled_session, create_push_session, family_of
+from .meterlib.core.errors import DecodeError, EncryptionError, LinkError
+from .meterlib.derive.deriver import MeterData
+from .meterlib.session import PolledSession, PushSession
 
 type EnergyGatewayConfigEntry = ConfigEntry[EnergyGatewayRuntime]
 
@@ -53,60 +59,50 @@ class EnergyGatewayRuntime:
 
 
 class MeterCoordinator(DataUpdateCoordinator[MeterData]):
-    """Receives snapshots from one meter and publishes them to its entities."""
+    """What every meter's coordinator shares, whatever delivers its data."""
 
     config_entry: EnergyGatewayConfigEntry
+    session: PushSession | PolledSession
 
-    def __init__(self, hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> None:
-        """Prepare the link and decoder; nothing is opened until `_async_setup`."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EnergyGatewayConfigEntry,
+        update_interval: timedelta | None,
+    ) -> None:
+        """Read the options; the subclass creates the session."""
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.title}",
-            update_interval=None,
+            update_interval=update_interval,
         )
-        options = entry.options
         self.unavailable_after = float(
-            options.get(CONF_UNAVAILABLE_AFTER, DEFAULT_UNAVAILABLE_AFTER)
-        )
-        reconnect = options.get(CONF_RECONNECT_WHEN_SILENT, DEFAULT_RECONNECT_WHEN_SILENT)
-        settings = link_settings(entry.data)
-        self.link_description = describe_link(settings)
-        self.decoder = create_decoder(entry.data)
-        self.stream = MeterStream(
-            lambda: create_link(settings),
-            self.decoder,
-            on_snapshot=self._on_snapshot,
-            on_error=self._on_decode_error,
-            on_state=self._on_link_state,
-            idle_timeout=2 * self.unavailable_after if reconnect else None,
-        )
-        publish_interval = float(options.get(CONF_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL))
-        self.window = PublishWindow(publish_interval)
-        self.publisher = Publisher(
-            dt_util.get_default_time_zone(), publish_interval=publish_interval
+            entry.options.get(CONF_UNAVAILABLE_AFTER, DEFAULT_UNAVAILABLE_AFTER)
         )
         self._store: Store[dict[str, Any]] = Store(
             hass, _STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.capacity"
         )
-        self._first_snapshot: asyncio.Future[None] = hass.loop.create_future()
         self._last_message: float | None = None
         self._stale = False
         self._wrong_key_streak = 0
         self._reauth_started = False
         self._stale_unsub: CALLBACK_TYPE | None = None
+        self._device_channels: frozenset[int] | None = None
         self.last_snapshot_time: datetime | None = None
         # `DataUpdateCoordinator.data` is typed as never None; this is the honest view.
         self.latest: MeterData | None = None
         self.changed_keys: set[str] = set()
 
+    @property
+    def link_description(self) -> str:
+        """The link in one line, e.g. `tcp 192.0.2.7:2001`."""
+        return self.session.link_description
+
     async def _async_setup(self) -> None:
-        """Restore saved capacity history and start reading the meter."""
-        self.publisher.restore_capacity(await self._store.async_load())
-        self.config_entry.async_create_background_task(
-            self.hass, self.stream.run(), f"{DOMAIN} stream {self.link_description}"
-        )
+        """Restore the saved capacity history and start watching for silence."""
+        self.session.restore_state(await self._store.async_load())
         self._stale_unsub = async_track_time_interval(
             self.hass,
             self._check_stale,
@@ -114,67 +110,40 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
             cancel_on_shutdown=True,
         )
 
-    async def _async_update_data(self) -> MeterData:
-        """Wait for the first message; afterwards the stream pushes data itself."""
-        if self.latest is not None:
-            return self.latest
-        try:
-            async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT):
-                await asyncio.shield(self._first_snapshot)
-        except TimeoutError:
-            if self._wrong_key_streak:
-                raise ConfigEntryAuthFailed(
-                    translation_domain=DOMAIN, translation_key="wrong_key"
-                ) from None
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="no_data",
-                translation_placeholders={
-                    "link": self.link_description,
-                    "error": self.stream.stats.last_error or "-",
-                },
-            ) from None
-        return self._first_data()
-
-    def _first_data(self) -> MeterData:
-        # A method, so the type checker does not carry the None seen before the wait.
-        assert self.latest is not None  # set by the first snapshot
-        return self.latest
-
     async def async_shutdown(self) -> None:
-        """Stop reading and save the capacity history."""
+        """Stop the session and save the capacity history."""
         await super().async_shutdown()
         if self._stale_unsub is not None:
             self._stale_unsub()
             self._stale_unsub = None
-        await self.stream.stop()
-        await self._store.async_save(self.publisher.capacity_dict())
+        await self.session.stop()
+        await self._store.async_save(self.session.saved_state())
 
     @callback
-    def _on_snapshot(self, snapshot: Snapshot) -> None:
-        """Handle a good message from the stream (runs in the event loop)."""
-        now = self.hass.loop.time()
-        self._last_message = now
+    def _message_arrived(self) -> None:
+        """A good message: the meter is alive and its key works."""
+        self._last_message = self.hass.loop.time()
         self.last_snapshot_time = dt_util.utcnow()
         if self._wrong_key_streak:
             self._wrong_key_streak = 0
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
-        published = self.window.add(snapshot, now)
-        if published is None:
-            return
+
+    @callback
+    def _show(self, data: MeterData) -> None:
+        """Take new data to show: note what changed, register devices, save state later."""
         previous = self.latest.values if self.latest is not None else {}
-        data = self.latest = self.publisher.publish(published, dt_util.now())
-        # Most registers repeat every telegram; entities skip work for keys not listed here.
+        self.latest = data
+        # Most registers repeat every message; entities skip work for keys not listed here.
         self.changed_keys = {
             key for key, value in data.values.items() if previous.get(key, _MISSING) != value
         } | (previous.keys() - data.values.keys())
-        self._store.async_delay_save(self.publisher.capacity_dict, _CAPACITY_SAVE_DELAY)
+        self._device_channels = register_devices(
+            dr.async_get(self.hass), self.config_entry, data, known=self._device_channels
+        )
+        self._store.async_delay_save(self.session.saved_state, _CAPACITY_SAVE_DELAY)
         if self._stale:
             self._stale = False
             LOGGER.info("%s: messages from %s are arriving again", self.name, self.link_description)
-        self.async_set_updated_data(data)
-        if not self._first_snapshot.done():
-            self._first_snapshot.set_result(None)
 
     @callback
     def _on_decode_error(self, error: DecodeError) -> None:
@@ -204,12 +173,6 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         self.config_entry.async_start_reauth(self.hass)
 
     @callback
-    def _on_link_state(self, connected: bool, reason: str | None) -> None:
-        """The stream reports outages once each; entities follow the message timer."""
-        if not connected:
-            LOGGER.debug("%s: link %s down: %s", self.name, self.link_description, reason)
-
-    @callback
     def _check_stale(self, _now: datetime) -> None:
         """Make entities unavailable when the meter has been silent for too long."""
         if self._last_message is None or self._stale:
@@ -222,7 +185,7 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
             self.name,
             self.link_description,
             self.unavailable_after,
-            self.stream.stats.last_error or "the meter is silent",
+            self.session.stats.last_error or "the meter is silent",
         )
         self.async_update_listeners()
 
@@ -240,3 +203,125 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         if self._last_message is None:
             return None
         return self.hass.loop.time() - self._last_message
+
+
+class PushMeterCoordinator(MeterCoordinator):
+    """Receives a pushing meter's messages from its session; never polls."""
+
+    session: PushSession
+
+    def __init__(self, hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> None:
+        """Prepare the session; nothing is opened until `_async_setup`."""
+        super().__init__(hass, entry, update_interval=None)
+        options = entry.options
+        reconnect = options.get(CONF_RECONNECT_WHEN_SILENT, DEFAULT_RECONNECT_WHEN_SILENT)
+        self.session = create_push_session(
+            entry.data,
+            time_zone=dt_util.get_default_time_zone(),
+            publish_interval=float(options.get(CONF_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL)),
+            idle_timeout=2 * self.unavailable_after if reconnect else None,
+            on_message=self._on_message,
+            on_error=self._on_decode_error,
+            on_link_state=self._on_link_state,
+        )
+        self._first_snapshot: asyncio.Future[None] = hass.loop.create_future()
+
+    async def _async_setup(self) -> None:
+        """Restore state, then start reading the meter."""
+        await super()._async_setup()
+        self.config_entry.async_create_background_task(
+            self.hass, self.session.run(), f"{DOMAIN} session {self.link_description}"
+        )
+
+    async def _async_update_data(self) -> MeterData:
+        """Wait for the first message; afterwards the session pushes data itself."""
+        if self.latest is not None:
+            return self.latest
+        try:
+            async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT):
+                await asyncio.shield(self._first_snapshot)
+        except TimeoutError:
+            if self._wrong_key_streak:
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN, translation_key="wrong_key"
+                ) from None
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="no_data",
+                translation_placeholders={
+                    "link": self.link_description,
+                    "error": self.session.stats.last_error or "-",
+                },
+            ) from None
+        return self._first_data()
+
+    def _first_data(self) -> MeterData:
+        # A method, so the type checker does not carry the None seen before the wait.
+        assert self.latest is not None  # set by the first snapshot
+        return self.latest
+
+    @callback
+    def _on_message(self, data: MeterData | None) -> None:
+        """A good message from the session (runs in the event loop)."""
+        self._message_arrived()
+        if data is None:
+            return  # held back by the publish window
+        self._show(data)
+        self.async_set_updated_data(data)
+        if not self._first_snapshot.done():
+            self._first_snapshot.set_result(None)
+
+    @callback
+    def _on_link_state(self, connected: bool, reason: str | None) -> None:
+        """The session reports outages once each; entities follow the message timer."""
+        if not connected:
+            LOGGER.debug("%s: link %s down: %s", self.name, self.link_description, reason)
+
+
+class PolledMeterCoordinator(MeterCoordinator):
+    """Asks a polled meter for its values on the update interval."""
+
+    session: PolledSession
+
+    def __init__(self, hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> None:
+        """Prepare the session; it opens on the first poll."""
+        interval = float(entry.options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL))
+        super().__init__(hass, entry, update_interval=timedelta(seconds=interval))
+        self.session = create_polled_session(entry.data, time_zone=dt_util.get_default_time_zone())
+
+    async def _async_update_data(self) -> MeterData:
+        """Poll the meter once."""
+        try:
+            data = await self.session.poll()
+        except LinkError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="no_data",
+                translation_placeholders={"link": self.link_description, "error": str(err)},
+            ) from err
+        except DecodeError as err:
+            self._on_decode_error(err)
+            if self._wrong_key_streak >= WRONG_KEY_THRESHOLD and self.latest is None:
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN, translation_key="wrong_key"
+                ) from err
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="no_data",
+                translation_placeholders={"link": self.link_description, "error": str(err)},
+            ) from err
+        self._message_arrived()
+        self._show(data)
+        return data
+
+    @property
+    def available(self) -> bool:
+        """True while polls succeed."""
+        return super().available and self.last_update_success
+
+
+def create_coordinator(hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> MeterCoordinator:
+    """The coordinator that fits the entry's family."""
+    if family_of(entry.data).delivery == "poll":
+        return PolledMeterCoordinator(hass, entry)
+    return PushMeterCoordinator(hass, entry)

@@ -11,7 +11,6 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_AUTH_KEY, CONF_KEY
 from .coordinator import EnergyGatewayConfigEntry
-from .meterlib.dlms import DlmsDecoder
 
 TO_REDACT = {
     CONF_KEY,
@@ -41,8 +40,8 @@ async def async_get_config_entry_diagnostics(
             TO_REDACT,
         ),
         "link": {"description": _without_host(coordinator.link_description, entry.data)}
-        | coordinator.stream.stats.as_dict(),
-        "counter_rejections": coordinator.publisher.counter_rejections,
+        | coordinator.session.stats.as_dict(),
+        "counter_rejections": coordinator.session.counter_rejections,
         "decoder": {
             "format": snapshot.format if snapshot else None,
             "variant": snapshot.variant if snapshot else None,
@@ -50,21 +49,13 @@ async def async_get_config_entry_diagnostics(
             "encrypted": snapshot.encrypted if snapshot else None,
             "readings": len(snapshot.readings) if snapshot else 0,
         }
-        | _link_layer(coordinator.decoder),
+        | async_redact_data(coordinator.session.diagnostics(), TO_REDACT),
         "capacity": asdict(data.capacity) if data is not None and data.capacity else None,
         "recent_failures": [
             raw.decode("latin-1") if _is_text(raw) else raw.hex()
-            for raw in coordinator.stream.recent_failures
+            for raw in coordinator.session.recent_failures
         ],
     }
-
-
-def _link_layer(decoder: object) -> dict[str, Any]:
-    """DLMS framing, security and frame-counter facts (P1 has none to add)."""
-    if not isinstance(decoder, DlmsDecoder):
-        return {}
-    details: dict[str, Any] = async_redact_data(decoder.diagnostics(), TO_REDACT)
-    return details
 
 
 def _without_host(description: str, data: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .coordinator import MeterCoordinator
-from .devices import channel_of, device_info
+from .devices import device_info
 
 
 class MeterEntity(CoordinatorEntity[MeterCoordinator]):
@@ -18,4 +18,4 @@ class MeterEntity(CoordinatorEntity[MeterCoordinator]):
         super().__init__(coordinator)
         entry = coordinator.config_entry
         self._attr_unique_id = f"{entry.unique_id}_{key}"
-        self._attr_device_info = device_info(entry, channel_of(key))
+        self._attr_device_info = device_info(entry, key)

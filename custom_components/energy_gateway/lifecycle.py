@@ -5,14 +5,14 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 
-from .coordinator import EnergyGatewayConfigEntry, EnergyGatewayRuntime, MeterCoordinator
+from .coordinator import EnergyGatewayConfigEntry, EnergyGatewayRuntime, create_coordinator
 
 PLATFORMS: list[Platform] = [Platform.SENSOR]
 
 
 async def async_setup_meter(hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> bool:
-    """Open the meter's link, wait for its first message, then create its entities."""
-    coordinator = MeterCoordinator(hass, entry)
+    """Open the meter's session, wait for its first data, then create its entities."""
+    coordinator = create_coordinator(hass, entry)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = EnergyGatewayRuntime(coordinator=coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

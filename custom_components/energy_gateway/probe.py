@@ -10,14 +10,11 @@ from .const import (
     CONF_CONNECTION,
     CONF_SERIAL_MODE,
     CONF_SERIAL_PORT,
-    CONF_SOURCE,
     CONNECTION_SERIAL,
     FIRST_MESSAGE_TIMEOUT,
     SERIAL_MODE_AUTO,
-    SERIAL_MODES,
-    SOURCE_DLMS,
-    SOURCE_P1,
 )
+from .families import family_of, keys_of, link_settings
 from .meterlib.core.errors import (
     ChecksumError,
     KeyRequiredError,
@@ -26,15 +23,13 @@ from .meterlib.core.errors import (
     PortPermissionError,
     WrongKeyError,
 )
+from .meterlib.core.frame import FrameInfo
 from .meterlib.core.model import Snapshot
-from .meterlib.dlms import FrameInfo
-from .meterlib.links.connections import create_link, serial_settings_for
-from .meterlib.links.stream import FirstResult, wait_for_first_snapshot
-from .source import create_decoder, link_settings
+from .meterlib.links.connections import create_link, preset_of
+from .meterlib.links.stream import FirstResult, probe_serial, wait_for_first_snapshot
 
 AUTO_MODE_TIMEOUT = 12.0
-IDENTITY_GRACE = 12.0
-"""Seconds a DLMS probe listens on for a list naming the meter (Aidon's comes every 10 s)."""
+"""Seconds per serial setting in automatic detection (a DSMR 4 meter sends every 10 s)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,19 +41,19 @@ class ProbeOutcome:
     serial_mode: str | None = None
     """The serial settings that worked, when the user chose automatic detection."""
     frame: FrameInfo | None = None
-    """What an encrypted source showed before a key was given (a DLMS `FrameInfo`)."""
+    """What an encrypted source showed before a key was given."""
 
 
-def classify(result: FirstResult) -> ProbeOutcome:
+def classify(result: FirstResult, serial_mode: str | None = None) -> ProbeOutcome:
     """Turn what the link delivered into a snapshot or a precise error key."""
     if result.snapshot is not None:
-        return ProbeOutcome(snapshot=result.snapshot)
+        return ProbeOutcome(snapshot=result.snapshot, serial_mode=serial_mode)
     errors = result.errors
     for error in errors:
         if isinstance(error, KeyRequiredError):
-            return ProbeOutcome(error="key_required", frame=error.frame)
+            return ProbeOutcome(error="key_required", serial_mode=serial_mode, frame=error.frame)
     if any(isinstance(error, WrongKeyError) for error in errors):
-        return ProbeOutcome(error="wrong_key")
+        return ProbeOutcome(error="wrong_key", serial_mode=serial_mode)
     if errors and all(isinstance(error, ChecksumError) for error in errors):
         return ProbeOutcome(error="crc_failures")
     if result.bytes_received == 0:
@@ -67,44 +62,40 @@ def classify(result: FirstResult) -> ProbeOutcome:
 
 
 async def probe_meter(data: Mapping[str, Any]) -> ProbeOutcome:
-    """Listen with the settings in `data`.
-
-    A serial mode of `auto` tries each mode in turn, each for `AUTO_MODE_TIMEOUT` (a DSMR 4
-    meter sends every 10 s, so a shorter try could miss it).
-    """
-    timeout = FIRST_MESSAGE_TIMEOUT
-    modes = [data.get(CONF_SERIAL_MODE, SERIAL_MODE_AUTO)]
-    if data[CONF_CONNECTION] != CONNECTION_SERIAL:
-        modes = [None]
-    elif modes[0] == SERIAL_MODE_AUTO:
-        modes = list(SERIAL_MODES[data.get(CONF_SOURCE, SOURCE_P1)])
-        timeout = min(timeout, AUTO_MODE_TIMEOUT)
-    outcome: ProbeOutcome | None = None
-    for mode in modes:
-        settings = (
-            link_settings(data)
-            if mode is None
-            else serial_settings_for(data[CONF_SERIAL_PORT], mode)
-        )
-        try:
-            result = await wait_for_first_snapshot(
-                create_link(settings),
-                create_decoder(data),
-                timeout,
-                identity_grace=IDENTITY_GRACE if data.get(CONF_SOURCE) == SOURCE_DLMS else 0.0,
+    """Listen with the settings in `data`; a serial mode of `auto` tries the family's
+    presets in turn (the library's one detection loop)."""
+    family = family_of(data)
+    keys = keys_of(data)
+    if family.make_decoder is None:
+        raise ValueError(f"{family.name} meters must be asked, not listened to")
+    make_decoder = family.make_decoder
+    auto = (
+        data[CONF_CONNECTION] == CONNECTION_SERIAL
+        and data.get(CONF_SERIAL_MODE, SERIAL_MODE_AUTO) == SERIAL_MODE_AUTO
+    )
+    try:
+        if auto:
+            settings, result = await probe_serial(
+                data[CONF_SERIAL_PORT],
+                lambda: make_decoder(keys),
+                AUTO_MODE_TIMEOUT,
+                presets=family.serial_presets,
+                identity_grace=family.identity_grace,
             )
-        except PortNotFoundError:
-            return ProbeOutcome(error="port_not_found")
-        except PortPermissionError:
-            return ProbeOutcome(error="permission_denied")
-        except LinkError:
-            # Some ports refuse some line settings (a pseudo-terminal has no parity);
-            # automatic detection moves on to the next mode.
-            continue
-        outcome = classify(result)
-        if outcome.snapshot is not None or outcome.error in ("key_required", "wrong_key"):
-            return ProbeOutcome(outcome.snapshot, outcome.error, mode, outcome.frame)
-    return outcome or ProbeOutcome(error="cannot_connect")
+            return classify(result, preset_of(settings))
+        result = await wait_for_first_snapshot(
+            create_link(link_settings(data)),
+            make_decoder(keys),
+            FIRST_MESSAGE_TIMEOUT,
+            identity_grace=family.identity_grace,
+        )
+    except PortNotFoundError:
+        return ProbeOutcome(error="port_not_found")
+    except PortPermissionError:
+        return ProbeOutcome(error="permission_denied")
+    except LinkError:
+        return ProbeOutcome(error="cannot_connect")
+    return classify(result)
 
 
 def normalise_key(text: str | None) -> str | None:

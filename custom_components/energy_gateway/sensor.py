@@ -15,13 +15,11 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import EnergyGatewayConfigEntry, MeterCoordinator
-from .devices import register_devices
 from .entity import MeterEntity
 from .meterlib.core.meaning import (
     CAPACITY_BILLING_MEAN,
@@ -36,6 +34,7 @@ from .meterlib.core.meaning import (
     tariff_name,
 )
 from .meterlib.core.model import ReadingValue
+from .meterlib.core.obis import mbus_channel
 from .meterlib.derive.deriver import MeterData
 
 # Coordinator-driven entities: Home Assistant must not poll or throttle them.
@@ -93,7 +92,7 @@ def reading_description(key: str, data: MeterData) -> MeterSensorDescription:
 
 def _value_description(key: str, data: MeterData) -> MeterSensorDescription:
     value = data.values.get(key)
-    channel_type = data.mbus_types.get(int(key[2])) if key[2:3].isdigit() else None
+    channel_type = data.mbus_types.get(mbus_channel(key))
     info = describe(key, data.units.get(key), channel_type, text=isinstance(value, str))
     if info.device_class == SensorDeviceClass.ENUM:
         return _from_catalogue(key, info, _enum_value(key))
@@ -199,13 +198,13 @@ def _message_age(coordinator: MeterCoordinator) -> SensorValue:
 
 LINK_DESCRIPTIONS: tuple[MeterSensorDescription, ...] = (
     _link_description(MESSAGE_AGE, _message_age, refresh=True),
-    _link_description(CRC_FAILURES, lambda coordinator: coordinator.stream.stats.crc_failures),
+    _link_description(CRC_FAILURES, lambda coordinator: coordinator.session.stats.crc_failures),
     _link_description(
-        DECODE_FAILURES, lambda coordinator: coordinator.stream.stats.decode_failures
+        DECODE_FAILURES, lambda coordinator: coordinator.session.stats.decode_failures
     ),
-    _link_description(RECONNECTS, lambda coordinator: coordinator.stream.stats.reconnects),
+    _link_description(RECONNECTS, lambda coordinator: coordinator.session.stats.reconnects),
     _link_description(
-        COUNTER_REJECTIONS, lambda coordinator: coordinator.publisher.counter_rejections
+        COUNTER_REJECTIONS, lambda coordinator: coordinator.session.counter_rejections
     ),
 )
 
@@ -217,7 +216,6 @@ async def async_setup_entry(
 ) -> None:
     """Create a sensor for every value the meter reports, and more as new values appear."""
     coordinator = entry.runtime_data.coordinator
-    registry = dr.async_get(hass)
     known: set[str] = set()
 
     @callback
@@ -228,13 +226,12 @@ async def async_setup_entry(
         new_keys = [key for key in data.values if key not in known]
         if not new_keys:
             return
-        register_devices(entry, registry, data)
         known.update(new_keys)
         async_add_entities(
             MeterSensor(coordinator, reading_description(key, data)) for key in new_keys
         )
 
-    # The meter's values first: that registers the devices the link diagnostics belong to.
+    # The coordinator registered the meter's devices with its first data.
     add_new_entities()
     async_add_entities(MeterSensor(coordinator, description) for description in LINK_DESCRIPTIONS)
     entry.async_on_unload(coordinator.async_add_listener(add_new_entities))

@@ -20,7 +20,6 @@ from custom_components.energy_gateway.const import (
     CONNECTION_NETWORK,
     CONNECTION_SERIAL,
     DOMAIN,
-    SOURCE_P1,
 )
 from custom_components.energy_gateway.meterlib.core.crc import crc16_arc
 
@@ -110,7 +109,7 @@ def network_entry(port: int, unique_id: str = "K8EG004046395507", **extra: Any) 
         title=title,
         unique_id=unique_id,
         data={
-            CONF_SOURCE: SOURCE_P1,
+            CONF_SOURCE: "p1",
             CONF_CONNECTION: CONNECTION_NETWORK,
             CONF_HOST: "127.0.0.1",
             CONF_PORT: port,
@@ -127,7 +126,7 @@ def serial_entry(path: str, unique_id: str = "K8EG004046395507", **extra: Any) -
         title=f"P1 meter {unique_id}",
         unique_id=unique_id,
         data={
-            CONF_SOURCE: SOURCE_P1,
+            CONF_SOURCE: "p1",
             CONF_CONNECTION: CONNECTION_SERIAL,
             CONF_SERIAL_PORT: path,
             CONF_SERIAL_MODE: "115200_8n1",

@@ -61,7 +61,7 @@ async def test_link_drop_and_return(
 
         meter_server.greeting = b""
         meter_server.drop_clients()
-        await wait_until(lambda: coordinator.stream.stats.reconnects == 1)
+        await wait_until(lambda: coordinator.session.stats.reconnects == 1)
         for _ in range(3):
             await wait_until(lambda: coordinator.message_age() > 0.25)
             async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
@@ -91,11 +91,11 @@ async def test_crc_failure_counted_without_state_change(
 
     corrupted = dsmr5.replace(POWER_LINE, b"1-0:1.7.0(09.999*kW)")
     await meter_server.push(corrupted)
-    await wait_until(lambda: entry.runtime_data.coordinator.stream.stats.crc_failures == 1)
+    await wait_until(lambda: entry.runtime_data.coordinator.session.stats.crc_failures == 1)
     await meter_server.push(reencode(dsmr5, POWER_LINE, b"1-0:1.7.0(00.300*kW)"))
     await wait_until(lambda: _state(hass, power) == "0.3")
     assert _state(hass, crc) == "1"
-    assert list(entry.runtime_data.coordinator.stream.recent_failures) == [corrupted]
+    assert list(entry.runtime_data.coordinator.session.recent_failures) == [corrupted]
 
 
 async def test_counter_guard_holds_back_a_backwards_counter(
@@ -113,7 +113,7 @@ async def test_counter_guard_holds_back_a_backwards_counter(
     await meter_server.push(reencode(backwards, POWER_LINE, b"1-0:1.7.0(00.500*kW)"))
     await wait_until(lambda: _state(hass, power) == "0.5")
     assert _state(hass, energy) == "4.426"
-    assert entry.runtime_data.coordinator.publisher.counter_rejections == 1
+    assert entry.runtime_data.coordinator.session.counter_rejections == 1
 
 
 async def test_meter_silent_at_startup_retries(
@@ -155,7 +155,7 @@ async def test_key_stops_working_later(
     foreign = frame[:30] + bytes(b ^ 0x5A for b in frame[30:-12]) + frame[-12:]
     for _ in range(6):
         await meter_server.push(foreign)
-    await wait_until(lambda: coordinator.stream.stats.decode_failures >= 6)
+    await wait_until(lambda: coordinator.session.stats.decode_failures >= 6)
     await hass.async_block_till_done()
 
     issues = ir.async_get(hass)
@@ -176,7 +176,7 @@ async def test_unload_and_reload(hass: HomeAssistant, meter_server: MeterServer)
     await setup_entry(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
     power = _entity_id(hass, entry.unique_id, "1-0:1.7.0")
-    stream = entry.runtime_data.coordinator.stream
+    stream = entry.runtime_data.coordinator.session
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

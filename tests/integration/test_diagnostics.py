@@ -27,7 +27,7 @@ async def test_diagnostics_redact_keys(
     await setup_entry(hass, entry)
     await meter_server.push(b"/XYZ5 broken\r\n\r\n1-0:1.8.1(1*kWh)\r\n!0000\r\n")
     coordinator = entry.runtime_data.coordinator
-    await wait_until(lambda: coordinator.stream.stats.crc_failures == 1)
+    await wait_until(lambda: coordinator.session.stats.crc_failures == 1)
 
     result = await get_diagnostics_for_config_entry(hass, hass_client, entry)
 
@@ -57,7 +57,7 @@ async def test_dlms_diagnostics_say_whether_the_tag_was_checked(
     await setup_entry(hass, entry)
     coordinator = entry.runtime_data.coordinator
     await meter_server.push(wire)  # the same frame counter again: one replay
-    await wait_until(lambda: coordinator.stream.stats.messages_ok == 2)
+    await wait_until(lambda: coordinator.session.stats.messages_ok == 2)
 
     result = await get_diagnostics_for_config_entry(hass, hass_client, entry)
 

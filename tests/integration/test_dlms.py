@@ -3,6 +3,7 @@ integration: detection in the config flow, keys only when needed, entities per f
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import json
 import logging
@@ -18,6 +19,7 @@ from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.energy_gateway.const import CONF_AUTH_KEY, CONF_KEY, DOMAIN
+from custom_components.energy_gateway.meterlib.families import FAMILIES as REGISTRY
 from simulators.dlms_meter import (
     SimulatedHdlcMeter,
     SimulatedMbusMeter,
@@ -47,7 +49,7 @@ def short_listening() -> None:
     with (
         patch("custom_components.energy_gateway.probe.FIRST_MESSAGE_TIMEOUT", 1.0),
         patch("custom_components.energy_gateway.probe.AUTO_MODE_TIMEOUT", 0.5),
-        patch("custom_components.energy_gateway.probe.IDENTITY_GRACE", 1.0),
+        patch.dict(REGISTRY, {"dlms": replace(REGISTRY["dlms"], identity_grace=1.0)}),
     ):
         yield
 
@@ -260,7 +262,7 @@ async def test_key_that_stops_working(
     caplog.clear()
     for second in range(8):
         await meter_server.push(rotated.frames(now + timedelta(seconds=5 * (second + 1))))
-    await wait_until(lambda: coordinator.stream.stats.decode_failures >= 8)
+    await wait_until(lambda: coordinator.session.stats.decode_failures >= 8)
     await hass.async_block_till_done()
     ours = [
         record

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from custom_components.energy_gateway.meterlib.core.crc import crc16_arc
 from custom_components.energy_gateway.meterlib.core.errors import DecodeError
+from custom_components.energy_gateway.meterlib.core.family import StreamDecoder
 from custom_components.energy_gateway.meterlib.core.model import Snapshot
-from custom_components.energy_gateway.meterlib.links.stream import StreamDecoder
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 DSMR = FIXTURES / "dsmr"

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from custom_components.energy_gateway.meterlib.capture import decode_capture
 from custom_components.energy_gateway.meterlib.cli import main, snapshot_to_json
 from custom_components.energy_gateway.meterlib.core.errors import DecodeError
 from custom_components.energy_gateway.meterlib.core.model import Snapshot
-from custom_components.energy_gateway.meterlib.detect import decode_capture
 from custom_components.energy_gateway.meterlib.p1.decoder import P1Decoder
 from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram
 

@@ -12,6 +12,7 @@ import sys
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 import pytest
 
+from custom_components.energy_gateway.meterlib.capture import decode_capture
 from custom_components.energy_gateway.meterlib.cli import main
 from custom_components.energy_gateway.meterlib.core.errors import (
     ChecksumError,
@@ -19,9 +20,9 @@ from custom_components.energy_gateway.meterlib.core.errors import (
     KeyRequiredError,
     WrongKeyError,
 )
+from custom_components.energy_gateway.meterlib.core.family import Keys
 from custom_components.energy_gateway.meterlib.core.frame import title_text
 from custom_components.energy_gateway.meterlib.core.model import Snapshot
-from custom_components.energy_gateway.meterlib.detect import Keys, decode_capture
 from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, FrameInfo, decode_message
 from custom_components.energy_gateway.meterlib.dlms.hdlc import frame_length as hdlc_length
 from custom_components.energy_gateway.meterlib.dlms.mbus import frame_length as mbus_length

@@ -18,6 +18,7 @@ from custom_components.energy_gateway.meterlib.core.errors import (
     PortNotFoundError,
 )
 from custom_components.energy_gateway.meterlib.core.model import Reading, Snapshot
+from custom_components.energy_gateway.meterlib.families import FAMILIES
 from custom_components.energy_gateway.meterlib.links.connections import (
     SERIAL_PRESETS,
     Link,
@@ -719,6 +720,8 @@ async def test_first_snapshot_link_failures_propagate(
 
 # --- probe_serial ----------------------------------------------------------------------------
 
+P1_PRESETS = FAMILIES["p1"].serial_presets
+
 
 @contextlib.asynccontextmanager
 async def meter_talking(pty: Pty, payload: bytes) -> AsyncIterator[None]:
@@ -758,11 +761,12 @@ def extra_presets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(SERIAL_PRESETS, "115200_9n1", SerialPreset(115200, 9, "N", 1))
 
 
-async def test_probe_with_the_default_presets(pty: Pty) -> None:
+async def test_probe_with_the_p1_presets(pty: Pty) -> None:
     made: list[StreamDecoder] = []
     async with meter_talking(pty, b"OK 4\n"):
-        found = await probe_serial(pty.path, decoders_succeeding_on(1, made), GUARD)
-    assert found is not None
+        found = await probe_serial(
+            pty.path, decoders_succeeding_on(1, made), GUARD, presets=P1_PRESETS
+        )
     settings, result = found
     assert settings == SerialSettings(pty.path, 115200, 8, "N", 1)
     assert isinstance(result, FirstResult)
@@ -781,7 +785,6 @@ async def test_probe_picks_the_first_setting_that_decodes(pty: Pty) -> None:
             0.5,
             presets=("115200_8n1", "57600_8n1", "9600_8n1"),
         )
-    assert found is not None
     settings, result = found
     assert settings == serial_settings_for(pty.path, "57600_8n1")
     assert result.snapshot is not None
@@ -797,7 +800,6 @@ async def test_probe_skips_a_setting_the_port_refuses(pty: Pty) -> None:
         found = await probe_serial(
             pty.path, decoders_succeeding_on(2, made), GUARD, presets=("115200_9n1", "9600_8n1")
         )
-    assert found is not None
     assert found[0] == SerialSettings(pty.path, 9600, 8, "N", 1)
 
 
@@ -811,7 +813,12 @@ async def test_probe_gives_up_when_nothing_decodes(pty: Pty) -> None:
             0.15,
             presets=("115200_9n1", "115200_8n1", "9600_8n1"),
         )
-    assert found is None  # opened, heard bytes, understood nothing
+    # Opened, heard bytes, understood nothing: the last setting tried says so.
+    settings, result = found
+    assert settings == serial_settings_for(pty.path, "9600_8n1")
+    assert result.snapshot is None
+    assert result.bytes_received > 0
+    assert result.errors
     assert len(made) == 3
 
 
@@ -825,5 +832,7 @@ async def test_probe_reports_a_port_that_refuses_everything(pty: Pty) -> None:
 async def test_probe_of_a_missing_port_fails_at_once(tmp_path: Path) -> None:
     made: list[StreamDecoder] = []
     with pytest.raises(PortNotFoundError):
-        await probe_serial(str(tmp_path / "ttyACM3"), decoders_succeeding_on(1, made))
+        await probe_serial(
+            str(tmp_path / "ttyACM3"), decoders_succeeding_on(1, made), presets=P1_PRESETS
+        )
     assert len(made) == 1  # the other settings were not tried

@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 import sys
 
+from .capture import decode_capture
 from .core.errors import DecodeError
+from .core.family import Keys
 from .core.model import Reading, ReadingValue, Snapshot
-from .detect import Keys, decode_capture
-
-_AES_KEY_LENGTHS = (16, 24, 32)
+from .cosem.ciphering import AES_KEY_LENGTHS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,7 +74,7 @@ def _hex_key(text: str) -> bytes:
         key = bytes.fromhex(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a hex string: {text!r}") from None
-    if len(key) not in _AES_KEY_LENGTHS:
+    if len(key) not in AES_KEY_LENGTHS:
         raise argparse.ArgumentTypeError(f"key must be 16, 24 or 32 bytes, got {len(key)}")
     return key
 

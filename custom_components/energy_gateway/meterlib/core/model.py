@@ -47,6 +47,10 @@ class Snapshot:
     """Identification text the meter sent (P1 header line without `/`)."""
     encrypted: bool = False
     """True when the message arrived wrapped in encryption."""
+    manufacturer: str | None = None
+    """The meter's maker, when the message tells (P1 FLAG id, DLMS system title)."""
+    model: str | None = None
+    """What identifies the meter's model or list to a person (P1 header, DLMS list id)."""
 
     def value(self, obis: str) -> ReadingValue:
         """Return the value of one OBIS code, or None when the snapshot lacks it."""

@@ -33,7 +33,21 @@ SC_BROADCAST_KEY = 0x40
 SC_COMPRESSED = 0x80
 
 _SC_AND_COUNTER = 5  # security control byte + 4-byte frame counter
-_AES_KEY_LENGTHS = (16, 24, 32)
+AES_KEY_LENGTHS = (16, 24, 32)
+"""Key sizes AES accepts, in bytes (meters use 16)."""
+_SUITE_MASK = 0x0F
+_LAST_SUITE = 2  # DLMS security suites 0-2
+
+
+def usual_security(security_control: int, *, needs: int = SC_ENCRYPTED | SC_AUTHENTICATED) -> bool:
+    """True when a security control byte is one meters send: at least one of `needs` set,
+    suite 0-2, no broadcast key, no compression. Line noise that happens to start like a
+    ciphered APDU rarely passes this."""
+    return (
+        bool(security_control & needs)
+        and not security_control & (SC_BROADCAST_KEY | SC_COMPRESSED)
+        and security_control & _SUITE_MASK <= _LAST_SUITE
+    )
 
 
 class CipheredApdu(NamedTuple):
@@ -141,7 +155,7 @@ class GloDecryptor:
     """
 
     def __init__(self, key: bytes | None, auth_key: bytes | None = None) -> None:
-        if key is not None and len(key) not in _AES_KEY_LENGTHS:
+        if key is not None and len(key) not in AES_KEY_LENGTHS:
             raise ValueError(f"AES key must be 16, 24 or 32 bytes, got {len(key)}")
         self._cipher = None if key is None else _block_cipher(bytes(key))
         self._auth_key = auth_key

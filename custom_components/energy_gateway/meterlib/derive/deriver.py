@@ -58,8 +58,9 @@ class MeterData:
     capacity: CapacityState | None = None
 
 
-class Publisher:
-    """Stateful step from snapshot to shown values, one per meter."""
+class Deriver:
+    """Derives what a meter's entities show from each snapshot: guarded counters, totals over
+    tariffs, net power and the capacity figures. Stateful; one per meter."""
 
     def __init__(self, tz: tzinfo, *, publish_interval: float = 0.0) -> None:
         self._tz = tz
@@ -86,7 +87,7 @@ class Publisher:
         """JSON-safe state to save across restarts."""
         return self._capacity.as_dict()
 
-    def publish(self, snapshot: Snapshot, now: datetime) -> MeterData:
+    def derive(self, snapshot: Snapshot, now: datetime) -> MeterData:
         """Return the values to show for `snapshot`, received at `now` (aware)."""
         values: dict[str, ReadingValue] = {}
         units: dict[str, str | None] = {}

@@ -33,12 +33,11 @@ from ..cosem.axdr import CosemDateTime, TruncatedError
 from ..cosem.ciphering import (
     GLO_CIPHERING_TAG,
     SC_AUTHENTICATED,
-    SC_BROADCAST_KEY,
-    SC_COMPRESSED,
     SC_ENCRYPTED,
     GloDecryptor,
     parse_apdu,
     read_header,
+    usual_security,
 )
 from . import lists
 from .fastpath import read_notifications
@@ -60,8 +59,6 @@ HDLC = "hdlc"
 RAW = "raw"
 _FORMATS = {MBUS: "mbus-dlms", HDLC: "hdlc-dlms", RAW: "dlms"}
 _RAW_STARTS = frozenset((GLO_CIPHERING_TAG, NOTIFICATION_TAG, GBT_TAG))
-_SUITE = 0x0F
-_LAST_SUITE = 2  # DLMS security suites 0-2
 _CIPHERED_HEADER = 16  # tag, title length, 8-byte title, length of up to 5 bytes, SC
 MAX_APDU = 16 * 1024
 """Largest APDU a raw stream may declare; real pushes stay below 1 KiB."""
@@ -194,15 +191,6 @@ def _next_start(view: bytes, pos: int) -> int:
     return pos
 
 
-def _usual_security(security_control: int) -> bool:
-    """Encrypted and/or authenticated, suite 0-2, no broadcast key, no compression."""
-    return (
-        bool(security_control & (SC_ENCRYPTED | SC_AUTHENTICATED))
-        and not security_control & (SC_BROADCAST_KEY | SC_COMPRESSED)
-        and security_control & _SUITE <= _LAST_SUITE
-    )
-
-
 def _raw_length(buffer: bytes, pos: int = 0, *, first: bool = False) -> int | None:
     """Size of the APDU at `pos` in `buffer`, None while too little of it is there to
     tell (a ciphered APDU's size is known from its header, before its body has arrived).
@@ -223,7 +211,7 @@ def _raw_length(buffer: bytes, pos: int = 0, *, first: bool = False) -> int | No
             if length > MAX_APDU:
                 raise DecodeError(f"ciphered APDU of {length} bytes exceeds {MAX_APDU}")
             security_control = buffer[pos + sc_position]
-            if first and not _usual_security(security_control):
+            if first and not usual_security(security_control):
                 raise DecodeError(f"unusual security control 0x{security_control:02X}")
             return length
         if tag == GBT_TAG:
@@ -513,6 +501,8 @@ class DlmsDecoder:
             variant=list_id or layout,
             header=info.manufacturer or maker,
             encrypted=info.encrypted,
+            manufacturer=info.manufacturer or maker,
+            model=list_id or layout,
         )
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from ..core.errors import (
     ChecksumError,
@@ -26,6 +26,7 @@ from ..core.errors import (
     PortPermissionError,
     WrongKeyError,
 )
+from ..core.family import StreamDecoder
 from ..core.model import Snapshot
 from .connections import SerialSettings, create_link, serial_settings_for
 
@@ -37,13 +38,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 RECENT_FAILURES_KEPT = 5
-DEFAULT_PROBE_PRESETS = ("115200_8n1", "115200_7e1", "9600_7e1")
-
-
-class StreamDecoder(Protocol):
-    """Incremental decoder: takes chunks, returns one result per complete message."""
-
-    def feed(self, data: bytes) -> list[Snapshot | DecodeError]: ...
 
 
 @dataclass
@@ -356,22 +350,30 @@ async def probe_serial(
     decoder_factory: Callable[[], StreamDecoder],
     timeout_per_setting: float = 12.0,
     *,
-    presets: Sequence[str] = DEFAULT_PROBE_PRESETS,
-) -> tuple[SerialSettings, FirstResult] | None:
-    """Try the line settings in `presets` in turn; return the first that yields a snapshot.
+    presets: Sequence[str],
+    identity_grace: float = 0.0,
+    conclusive: tuple[type[DecodeError], ...] = (KeyRequiredError, WrongKeyError),
+) -> tuple[SerialSettings, FirstResult]:
+    """Try the line settings in `presets` in turn, the one loop of automatic detection.
 
-    A missing port or a permission problem propagates at once: no other setting would help.
-    A setting the port refuses is skipped; when the port refused every setting, the last
-    refusal propagates (a port that is in use, say). None means the port opened but no
-    setting produced a valid message.
+    Returns the first setting that yields a snapshot or a `conclusive` error (the framing
+    was understood, only the key is missing or wrong: no other setting would help), else
+    the last setting the port accepted with what it heard, so the caller can tell silence
+    from garbage. A missing port or a permission problem propagates at once; a setting the
+    port refuses is skipped; when the port refused every setting, the last refusal
+    propagates (a port that is in use, say).
     """
     refusal: LinkError | None = None
-    opened = False
+    heard: tuple[SerialSettings, FirstResult] | None = None
     for preset in presets:
         settings = serial_settings_for(path, preset)
         try:
             result = await wait_for_first_snapshot(
-                create_link(settings), decoder_factory(), timeout_per_setting
+                create_link(settings),
+                decoder_factory(),
+                timeout_per_setting,
+                conclusive=conclusive,
+                identity_grace=identity_grace,
             )
         except (PortNotFoundError, PortPermissionError):
             raise
@@ -379,8 +381,7 @@ async def probe_serial(
             _LOGGER.debug("Probing %s with %s failed: %s", path, preset, err)
             refusal = err
             continue
-        opened = True
-        if result.snapshot is not None:
+        if result.snapshot is not None or any(isinstance(e, conclusive) for e in result.errors):
             return settings, result
         _LOGGER.debug(
             "No snapshot on %s with %s: %d bytes, %d rejected messages",
@@ -389,6 +390,8 @@ async def probe_serial(
             result.bytes_received,
             len(result.errors),
         )
-    if refusal is not None and not opened:
+        heard = settings, result
+    if heard is None:
+        assert refusal is not None  # presets is never empty
         raise refusal
-    return None
+    return heard

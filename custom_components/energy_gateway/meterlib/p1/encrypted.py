@@ -9,18 +9,16 @@ from ..core.errors import DecodeError, WrongKeyError
 from ..core.model import Snapshot
 from ..cosem.ciphering import (
     GLO_CIPHERING_TAG,
-    SC_BROADCAST_KEY,
-    SC_COMPRESSED,
     SC_ENCRYPTED,
     SYSTEM_TITLE_LENGTH,
     GloDecryptor,
     parse_apdu,
     read_header,
+    usual_security,
 )
 from .telegram import parse_decrypted_telegram
 
 FRAME_START = bytes((GLO_CIPHERING_TAG, SYSTEM_TITLE_LENGTH))
-_LAST_SUITE = 2  # DLMS security suites 0-2
 MAX_FRAME_LENGTH = 16 * 1024
 """Real frames are 0.5-2 KiB; a larger length field means we locked onto noise."""
 
@@ -37,9 +35,7 @@ def encrypted_frame_length(buffer: bytes | bytearray | memoryview) -> int | None
         return None
     sc_position, declared = header
     security_control = buffer[sc_position]
-    suite = security_control & 0x0F
-    unusual = security_control & (SC_COMPRESSED | SC_BROADCAST_KEY) or suite > _LAST_SUITE
-    if not security_control & SC_ENCRYPTED or unusual:
+    if not usual_security(security_control, needs=SC_ENCRYPTED):
         raise DecodeError(f"security control 0x{security_control:02X} is not encrypted P1")
     length = sc_position + declared
     if length > MAX_FRAME_LENGTH:

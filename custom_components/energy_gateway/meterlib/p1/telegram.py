@@ -15,6 +15,7 @@ import re
 
 from ..core.crc import crc16_arc
 from ..core.errors import ChecksumError, DecodeError
+from ..core.manufacturers import manufacturer_from_flag
 from ..core.model import Reading, ReadingValue, Snapshot
 from ..core.units import canonical_unit as _canonical_unit
 
@@ -107,6 +108,8 @@ def _parse(data: bytes, *, verify_crc: bool, encrypted: bool) -> Snapshot:
         variant=_variant(header, readings, has_crc=has_crc, encrypted=encrypted),
         header=header or None,
         encrypted=encrypted,
+        manufacturer=manufacturer_from_flag(header),
+        model=header or None,
     )
 
 

@@ -1,4 +1,4 @@
-"""The publisher's own figures: totals over tariffs, and counters kept from going backwards."""
+"""The deriver's own figures: totals over tariffs, and counters kept from going backwards."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from custom_components.energy_gateway.meterlib.core.meaning import TOTAL_EXPORT, TOTAL_IMPORT
 from custom_components.energy_gateway.meterlib.core.model import Reading, ReadingValue, Snapshot
-from custom_components.energy_gateway.meterlib.derive.deriver import Publisher
+from custom_components.energy_gateway.meterlib.derive.deriver import Deriver
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -21,7 +21,7 @@ def snapshot(*readings: tuple[str, ReadingValue, str | None]) -> Snapshot:
 
 
 def test_totals_sum_the_tariffs_of_one_unit() -> None:
-    published = Publisher(UTC).publish(
+    published = Deriver(UTC).derive(
         snapshot(
             ("1-0:1.8.1", 100.25, "kWh"),
             ("1-0:1.8.2", 50.5, "kWh"),
@@ -36,12 +36,12 @@ def test_totals_sum_the_tariffs_of_one_unit() -> None:
 
 
 def test_no_total_over_mixed_units_empty_values_or_beside_the_meters_own() -> None:
-    publisher = Publisher(UTC)
-    mixed = publisher.publish(snapshot(("1-0:1.8.1", 100.0, "kWh"), ("1-0:1.8.2", 50.0, "Wh")), T0)
+    deriver = Deriver(UTC)
+    mixed = deriver.derive(snapshot(("1-0:1.8.1", 100.0, "kWh"), ("1-0:1.8.2", 50.0, "Wh")), T0)
     assert TOTAL_IMPORT not in mixed.values
-    empty = publisher.publish(snapshot(("1-0:2.8.1", 100.0, "kWh"), ("1-0:2.8.2", None, "kWh")), T0)
+    empty = deriver.derive(snapshot(("1-0:2.8.1", 100.0, "kWh"), ("1-0:2.8.2", None, "kWh")), T0)
     assert TOTAL_EXPORT not in empty.values
-    own = publisher.publish(
+    own = deriver.derive(
         snapshot(("1-0:1.8.0", 7.0, "kWh"), ("1-0:1.8.1", 3.0, "kWh"), ("1-0:1.8.2", 4.0, "kWh")),
         T0,
     )
@@ -50,7 +50,7 @@ def test_no_total_over_mixed_units_empty_values_or_beside_the_meters_own() -> No
 
 
 def test_kamstrup_channel_one_registers_get_totals() -> None:
-    published = Publisher(UTC).publish(
+    published = Deriver(UTC).derive(
         snapshot(("1-1:1.8.1", 10.0, "kWh"), ("1-1:1.8.2", 5.0, "kWh")), T0
     )
     assert published.values[TOTAL_IMPORT] == 15.0
@@ -59,10 +59,10 @@ def test_kamstrup_channel_one_registers_get_totals() -> None:
 def test_many_sets_of_codes_in_turn() -> None:
     """A meter alternating between lists, and more lists than are remembered: each message
     still gets the totals of its own tariffs."""
-    publisher = Publisher(UTC)
+    deriver = Deriver(UTC)
     for round_ in range(3):
         for extra in range(12):
-            published = publisher.publish(
+            published = deriver.derive(
                 snapshot(
                     ("1-0:1.8.1", 1.0 + round_, "kWh"),
                     ("1-0:1.8.2", 2.0, "kWh"),
@@ -74,8 +74,8 @@ def test_many_sets_of_codes_in_turn() -> None:
 
 
 def test_a_stray_zero_counter_is_held_back() -> None:
-    publisher = Publisher(UTC)
-    publisher.publish(snapshot(("1-0:1.8.1", 1234.5, "kWh")), T0)
-    glitch = publisher.publish(snapshot(("1-0:1.8.1", 0.0, "kWh")), T0 + timedelta(seconds=1))
+    deriver = Deriver(UTC)
+    deriver.derive(snapshot(("1-0:1.8.1", 1234.5, "kWh")), T0)
+    glitch = deriver.derive(snapshot(("1-0:1.8.1", 0.0, "kWh")), T0 + timedelta(seconds=1))
     assert glitch.values["1-0:1.8.1"] == 1234.5
-    assert publisher.counter_rejections == 1
+    assert deriver.counter_rejections == 1

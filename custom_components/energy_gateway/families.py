@@ -1,0 +1,114 @@
+"""Registry glue: what the Home Assistant layer adds to each meter family of the library.
+
+The library's `FAMILIES` says how to decode, probe and diagnose a family; this module turns a
+config entry's data into that family's session, and holds the few flow texts that differ per
+family. Everything else loops over the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from homeassistant.const import CONF_HOST, CONF_PORT
+
+from .const import (
+    CONF_AUTH_KEY,
+    CONF_CONNECTION,
+    CONF_KEY,
+    CONF_SERIAL_MODE,
+    CONF_SERIAL_PORT,
+    CONF_SOURCE,
+    CONNECTION_NETWORK,
+)
+from .meterlib.core.errors import DecodeError
+from .meterlib.core.family import Family, Keys
+from .meterlib.derive.deriver import MeterData
+from .meterlib.families import FAMILIES
+from .meterlib.links.connections import (
+    LinkSettings,
+    TcpSettings,
+    describe_link,
+    serial_settings_for,
+)
+from .meterlib.session import PolledSession, PushSession
+
+DEFAULT_FAMILY = "p1"
+"""Entries made before the family was stored are P1 meters."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowTexts:
+    """What the config flow says differently per family."""
+
+    meter_noun: str
+    """Used in entry titles: `<maker> <noun> <meter id>`."""
+    worded_errors: frozenset[str] = frozenset()
+    """Errors with a text of the family's own (`<family>_<error>` in the translations)."""
+
+
+FLOW_TEXTS: Mapping[str, FlowTexts] = {
+    "p1": FlowTexts(meter_noun="P1 meter"),
+    # DLMS errors speak of frames and the M-Bus or HAN interface, not of P1 telegrams.
+    "dlms": FlowTexts(
+        meter_noun="meter",
+        worded_errors=frozenset(("no_data", "not_decodable", "crc_failures", "wrong_key")),
+    ),
+}
+
+
+def family_of(data: Mapping[str, Any]) -> Family:
+    """The family a config entry (or a flow's collected data) is about."""
+    return FAMILIES[data.get(CONF_SOURCE, DEFAULT_FAMILY)]
+
+
+def link_settings(data: Mapping[str, Any]) -> LinkSettings:
+    """Return the link described by entry data (the serial mode is always explicit there)."""
+    if data[CONF_CONNECTION] == CONNECTION_NETWORK:
+        return TcpSettings(host=data[CONF_HOST], port=int(data[CONF_PORT]))
+    return serial_settings_for(data[CONF_SERIAL_PORT], data[CONF_SERIAL_MODE])
+
+
+def keys_of(data: Mapping[str, Any]) -> Keys:
+    """The stored hex keys as bytes (absent ones as None)."""
+    key, auth_key = data.get(CONF_KEY), data.get(CONF_AUTH_KEY)
+    return Keys(
+        key=bytes.fromhex(key) if key else None,
+        auth_key=bytes.fromhex(auth_key) if auth_key else None,
+    )
+
+
+def create_push_session(
+    data: Mapping[str, Any],
+    *,
+    time_zone: tzinfo,
+    publish_interval: float,
+    idle_timeout: float | None,
+    on_message: Callable[[MeterData | None], None],
+    on_error: Callable[[DecodeError], None],
+    on_link_state: Callable[[bool, str | None], None],
+) -> PushSession:
+    """The session of a pushing meter, unopened."""
+    return PushSession(
+        family_of(data),
+        link_settings(data),
+        keys_of(data),
+        time_zone=time_zone,
+        publish_interval=publish_interval,
+        idle_timeout=idle_timeout,
+        on_message=on_message,
+        on_error=on_error,
+        on_link_state=on_link_state,
+    )
+
+
+def create_polled_session(data: Mapping[str, Any], *, time_zone: tzinfo) -> PolledSession:
+    """The session of a polled meter, unopened."""
+    family = family_of(data)
+    if family.make_source is None:
+        raise ValueError(f"{family.name} meters push their data")
+    settings = link_settings(data)
+    source = family.make_source(settings, keys_of(data))
+    return PolledSession(family, source, describe_link(settings), time_zone=time_zone)
