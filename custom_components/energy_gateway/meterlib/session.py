@@ -136,6 +136,8 @@ class PolledSession(_Derivation):
         self._ever_opened = False
         self.stats = LinkStats()
         self.recent_failures: deque[bytes] = deque(maxlen=RECENT_FAILURES_KEPT)
+        self.polls = 0
+        """Polls finished, good or not."""
 
     async def poll(self) -> MeterData:
         """Read the meter once and derive what to show.
@@ -143,6 +145,12 @@ class PolledSession(_Derivation):
         Raises LinkError when the source cannot be opened or broke (it is reopened on the
         next poll) and DecodeError when the answer was unusable; both are counted.
         """
+        try:
+            return await self._poll()
+        finally:
+            self.polls += 1
+
+    async def _poll(self) -> MeterData:
         if not self._open:
             try:
                 await self._source.open()
