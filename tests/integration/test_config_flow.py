@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USB, SOURCE_USER
@@ -24,6 +25,8 @@ from custom_components.energy_gateway.const import (
     CONNECTION_SERIAL,
     DOMAIN,
 )
+from custom_components.energy_gateway.meterlib.core.family import Keys, StreamDecoder
+from custom_components.energy_gateway.meterlib.families import FAMILIES
 
 from .conftest import (
     MeterServer,
@@ -386,3 +389,29 @@ async def test_usb_cable_discovered_twice_is_offered_once(hass: HomeAssistant) -
     )
     assert second["type"] is FlowResultType.ABORT
     assert second["reason"] == "already_in_progress"
+
+
+async def test_unexpected_error_shows_unknown(
+    hass: HomeAssistant, meter_server: MeterServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug while listening (here a family whose decoder cannot be built) becomes the
+    form's `unknown` error with the traceback in the log; the flow stays usable."""
+
+    def broken_decoder(_keys: Keys) -> StreamDecoder:
+        raise RuntimeError("decoder construction bug")
+
+    meter_server.greeting = telegram("dsmr_v5.txt")
+    flow_id = await _start_network_flow(hass)
+    broken = replace(FAMILIES["p1"], make_decoder=broken_decoder)
+    with patch.dict(FAMILIES, {"p1": broken}):
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+    assert "decoder construction bug" in caplog.text
+    # With the bug gone, the same form goes on to the meter.
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
+    )
+    assert result["step_id"] == "confirm"

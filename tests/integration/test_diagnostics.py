@@ -9,6 +9,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
 
 from ..conftest import FIXTURES
 from .conftest import MeterServer, network_entry, setup_entry, telegram, wait_until
@@ -18,7 +20,10 @@ AUTH_KEY = "00112233445566778899aabbccddeeff"
 
 
 async def test_diagnostics_redact_keys(
-    hass: HomeAssistant, hass_client: ClientSessionGenerator, meter_server: MeterServer
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    meter_server: MeterServer,
+    snapshot: SnapshotAssertion,
 ) -> None:
     """Keys, host and meter identity are redacted; counters and failed telegrams are there."""
     frame = telegram("smarty_format_encrypted_synthetic_esphome_libs.bin")
@@ -41,6 +46,9 @@ async def test_diagnostics_redact_keys(
     assert result["decoder"]["encrypted"] is True
     assert result["decoder"]["variant"] is not None
     assert result["recent_failures"] == ["/XYZ5 broken\r\n\r\n1-0:1.8.1(1*kWh)\r\n!0000\r\n"]
+    # The whole report, less what changes from run to run (times, the test server's port).
+    volatile = props("last_message_at", "last_message_monotonic", "description", "port")
+    assert result == snapshot(exclude=volatile)
 
 
 async def test_dlms_diagnostics_say_whether_the_tag_was_checked(
