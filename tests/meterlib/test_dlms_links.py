@@ -14,7 +14,7 @@ from custom_components.energy_gateway.meterlib.links.connections import SerialSe
 from custom_components.energy_gateway.meterlib.links.stream import wait_for_first_snapshot
 
 from .dlms_fixtures import VECTORS, Vector, wire
-from .test_stream import (
+from .links.test_stream import (
     Pty,
     Recorder,
     Script,

@@ -45,7 +45,7 @@ from tests.pseudo_terminal import PseudoTerminal as Pty
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 # Loopback TCP needs the socket guard of the Home Assistant test plugin lifted; it still
 # only lets connections go to 127.0.0.1.
 uses_tcp = pytest.mark.usefixtures("socket_enabled")

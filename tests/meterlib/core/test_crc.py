@@ -8,7 +8,7 @@ import pytest
 
 from custom_components.energy_gateway.meterlib.core.crc import crc16_arc, crc16_x25
 
-from .conftest import FIXTURES, GOOD_TELEGRAMS, vector
+from ..conftest import FIXTURES, GOOD_TELEGRAMS, vector
 
 CHECK_INPUT = b"123456789"  # the standard input of the CRC catalogue's check values
 

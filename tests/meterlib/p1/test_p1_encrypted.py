@@ -20,8 +20,8 @@ from custom_components.energy_gateway.meterlib.p1.encrypted import (
 )
 from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram
 
-from .conftest import ENCRYPTED_FRAME, SMARTY_AUTH_KEY, SMARTY_KEY, vector, with_crc
-from .test_security import KEY, build_apdu
+from ..conftest import ENCRYPTED_FRAME, SMARTY_AUTH_KEY, SMARTY_KEY, vector, with_crc
+from ..cosem.test_security import KEY, build_apdu
 
 PLAINTEXT = "sagemcom_t210_d_r_plaintext.txt"
 

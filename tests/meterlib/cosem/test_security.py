@@ -18,7 +18,7 @@ from custom_components.energy_gateway.meterlib.cosem.ciphering import (
     read_length,
 )
 
-from .conftest import ENCRYPTED_FRAME, FIXTURES, SMARTY_AUTH_KEY, SMARTY_KEY, vector
+from ..conftest import ENCRYPTED_FRAME, FIXTURES, SMARTY_AUTH_KEY, SMARTY_KEY, vector
 
 
 def decrypt_apdu(frame: bytes, key: bytes | None, auth_key: bytes | None = None) -> DecryptedApdu:

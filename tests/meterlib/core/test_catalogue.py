@@ -29,7 +29,7 @@ from custom_components.energy_gateway.meterlib.core.meaning import (
     tariff_name,
 )
 
-INTEGRATION = Path(__file__).parents[2] / "custom_components" / "energy_gateway"
+INTEGRATION = Path(__file__).parents[3] / "custom_components" / "energy_gateway"
 EN = json.loads((INTEGRATION / "translations" / "en.json").read_text(encoding="utf-8"))
 ICONS = json.loads((INTEGRATION / "icons.json").read_text(encoding="utf-8"))
 SENSOR_NAMES: dict[str, Any] = EN["entity"]["sensor"]

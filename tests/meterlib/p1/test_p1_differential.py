@@ -39,7 +39,7 @@ from custom_components.energy_gateway.meterlib.core.units import canonical_unit
 from custom_components.energy_gateway.meterlib.p1.decoder import P1Decoder
 from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram
 
-from .conftest import ENCRYPTED_FRAME, SMARTY_AUTH_KEY, SMARTY_KEY, vector
+from ..conftest import ENCRYPTED_FRAME, SMARTY_AUTH_KEY, SMARTY_KEY, vector
 
 # The Sagemcom spec expects a ciphered hex frame; for its plaintext we use it without the cipher.
 SAGEMCOM_PLAIN = {**telegram_specifications.SAGEMCOM_T210_D_R, "general_global_cipher": False}

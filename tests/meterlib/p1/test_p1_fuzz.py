@@ -18,7 +18,7 @@ from custom_components.energy_gateway.meterlib.core.model import Snapshot
 from custom_components.energy_gateway.meterlib.p1.decoder import P1Decoder
 from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram
 
-from .conftest import (
+from ..conftest import (
     ENCRYPTED_FRAME,
     PLAIN_TELEGRAMS,
     SMARTY_AUTH_KEY,

@@ -13,7 +13,7 @@ from custom_components.energy_gateway.meterlib.p1.telegram import (
     parse_telegram,
 )
 
-from .conftest import GOOD_TELEGRAMS, edit_telegram, vector, with_crc
+from ..conftest import GOOD_TELEGRAMS, edit_telegram, vector, with_crc
 
 CET = timezone(timedelta(hours=1))
 CEST = timezone(timedelta(hours=2))

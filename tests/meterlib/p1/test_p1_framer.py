@@ -10,7 +10,7 @@ from custom_components.energy_gateway.meterlib.p1.decoder import P1Decoder
 from custom_components.energy_gateway.meterlib.p1.framer import MAX_TELEGRAM_LENGTH, P1Framer
 from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram
 
-from .conftest import vector, with_crc
+from ..conftest import vector, with_crc
 
 # Telegrams that end in CRLF, so a stream of them is complete without a flush.
 STREAM_NAMES = [
