@@ -73,6 +73,8 @@ _OCTET_STRING = int(Tag.OCTET_STRING)
 _INTEGER = int(Tag.INTEGER)
 _ENUM = int(Tag.ENUM)
 _UNSCALED: _Scale = (None, 0, 1)
+_SETUP_C, _SETUP_D = 25, 9
+"""C and D of a push setup's logical name (0-b:25.9.e): never a value's code (`pushlist`)."""
 _SCALES: dict[int, _Scale] = {}
 """(scaler byte << 8 | unit) of a scaler-unit -> its scale."""
 _FAST_CODES: dict[str | None, dict[bytes, tuple[str, _Scale | None]]] = {}
@@ -312,6 +314,7 @@ def _walk_body(data: bytes, pos: int, slots: list[_Slot]) -> tuple[Content, int]
                 or data[pos + 2] != _OCTET_STRING
                 or data[pos + 3] != OBIS_LENGTH
                 or data[pos + 4] > 1
+                or (data[pos + 4] == 0 and data[pos + 6] == _SETUP_C and data[pos + 7] == _SETUP_D)
             ):
                 return None
             obis_at = pos + 4
@@ -323,6 +326,7 @@ def _walk_body(data: bytes, pos: int, slots: list[_Slot]) -> tuple[Content, int]
             and pos + 8 <= size
             and data[pos + 2] <= 1
             and index + 1 < count
+            and not (data[pos + 2] == 0 and data[pos + 4] == _SETUP_C and data[pos + 5] == _SETUP_D)
         ):
             inner = 0
             obis_at = pos + 2
