@@ -408,9 +408,13 @@ def test_invalid_arguments() -> None:
         data_notification(1, b"\x00", b"")
     with pytest.raises(ValueError, match="8 bytes"):
         glo_ciphered(b"", key=KEY, system_title=b"KFM", frame_counter=1)
-    with pytest.raises(ValueError, match="without a tag"):
+    with pytest.raises(ValueError, match="needs the auth_key"):
         glo_ciphered(
             b"", key=KEY, system_title=NETZNOE_SYSTEM_TITLE, frame_counter=1, security_control=0x30
+        )
+    with pytest.raises(ValueError, match="only encrypted"):
+        glo_ciphered(
+            b"", key=KEY, system_title=NETZNOE_SYSTEM_TITLE, frame_counter=1, security_control=0x10
         )
     with pytest.raises(ValueError, match="1 to 250"):
         mbus_frames(b"\xdb", max_data=251)
