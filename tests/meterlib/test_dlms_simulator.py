@@ -10,6 +10,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 import pytest
 
 from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, decode_message
+from custom_components.energy_gateway.meterlib.errors import DecodeError
+from custom_components.energy_gateway.meterlib.model import Snapshot
 from simulators.dlms_meter import (
     AIDON_CODES,
     AIDON_LIST_VERSION,
@@ -27,8 +29,6 @@ from simulators.dlms_meter import (
     mbus_frames,
     netznoe_notification,
 )
-from custom_components.energy_gateway.meterlib.errors import DecodeError
-from custom_components.energy_gateway.meterlib.model import Snapshot
 
 from .conftest import FIXTURES
 

@@ -7,6 +7,10 @@ short octet-, visible- and utf8-strings, `02 02 0F s 16 u` scaler-units); on any
 gives up and the caller takes the `Data` path (`notification.read_body`), so results and
 errors are those of that path.
 
+Bodies that open with their push-object list (`pushlist.py`) have a path of their own: the
+list is the same in every push, so its entries are parsed once and remembered by its bytes;
+only the values after it are decoded, one `decode` each, as the `Data` path decodes them.
+
 A meter pushes the same list again and again: only the values change. So each walked body
 also leaves a *shape*: which of its bytes are values (numbers, the clock) and which are
 structure (tags, lengths, OBIS codes, scaler-units, fixed texts). A later body whose
@@ -25,7 +29,7 @@ from typing import Any
 from ..errors import DecodeError
 from ..model import Reading, ReadingValue
 from . import lists
-from .axdr import DATE_TIME_LENGTH, CosemDateTime, Data, Tag
+from .axdr import DATE_TIME_LENGTH, MAX_DEPTH, CosemDateTime, Data, Tag, decode
 from .notification import (
     LAYOUT_PAIRS,
     LAYOUT_STRUCTURES,
@@ -38,9 +42,11 @@ from .notification import (
     obis_text,
     octet_date_time,
     printable,
+    push_list_content,
     reading_of,
     unkeyed_readings,
 )
+from .pushlist import PushObject, push_objects
 from .units import apply_scaler, unit_name
 
 type _Scale = tuple[str | None, int, int]
@@ -235,6 +241,51 @@ def _remember(key: tuple[int, bytes], shape: _Shape) -> None:
     known.append(shape)
 
 
+# --- bodies that open with their push-object list ------------------------------------------
+
+_ARRAY_TAG = bytes((Tag.ARRAY,))
+_PUSH_ENTRY_SIZE = 18  # 02 04 | 12 class(2) | 09 06 name(6) | 0F attribute | 12 index(2)
+_PUSH_LISTS: dict[bytes, tuple[Data, tuple[PushObject, ...]]] = {}
+"""The bytes of a push-object list -> its decoded array and entries."""
+_MAX_PUSH_LISTS = 16
+
+
+def _read_push_list(data: bytes, pos: int) -> tuple[Content, int] | None:
+    """A structure that opens with an array: a push-object list's body, read with the list
+    remembered; None (take the `Data` path) for anything else and on any error."""
+    size = len(data)
+    if pos + 4 > size:
+        return None
+    count, entries = data[pos + 1], data[pos + 3]
+    if not 0 < count < 0x80 or entries >= 0x80:
+        return None
+    start = pos + 2
+    end = start + 2 + entries * _PUSH_ENTRY_SIZE
+    if end > size:
+        return None
+    key = data[start:end]
+    known = _PUSH_LISTS.get(key)
+    try:
+        if known is None:
+            array, after = decode(data, start, max_depth=MAX_DEPTH - 1)
+            objects = push_objects(array)
+            if after != end or objects is None:
+                return None
+            if len(_PUSH_LISTS) >= _MAX_PUSH_LISTS:
+                _PUSH_LISTS.clear()
+            known = _PUSH_LISTS[key] = (array, objects)
+        items = [known[0]]
+        at = end
+        for _ in range(count - 1):
+            item, at = decode(data, at, max_depth=MAX_DEPTH - 1)
+            items.append(item)
+        values = tuple(items)
+        content = push_list_content(Data(Tag.STRUCTURE, values), values, known[1])
+    except DecodeError:  # UnsupportedListError and TruncatedError included
+        return None
+    return content, at
+
+
 # --- reading notifications ------------------------------------------------------------------
 
 
@@ -266,6 +317,8 @@ def read_body_fast(data: bytes, pos: int) -> tuple[Content, int] | None:
 
     From a remembered shape when one fits, else by walking the body (and remembering it).
     """
+    if data[pos + 2 : pos + 3] == _ARRAY_TAG and data[pos] == _STRUCTURE:
+        return _read_push_list(data, pos)
     key = (len(data) - pos, data[pos : pos + _SHAPE_KEY_BYTES])
     known = _SHAPES.get(key)
     if known is not None:

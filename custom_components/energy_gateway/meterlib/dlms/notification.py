@@ -514,7 +514,14 @@ def _push_list(body: Data, items: tuple[Data, ...]) -> Content:
     scaled by a scaler-unit the list itself carries (attribute 3), else by
     `lists.PUSH_LIST_SCALES`; a register of unknown scale is left out.
     """
-    objects = push_objects(items[0])
+    return push_list_content(body, items, push_objects(items[0]))
+
+
+def push_list_content(
+    body: Data, items: tuple[Data, ...], objects: tuple[PushObject, ...] | None
+) -> Content:
+    """What a body that opens with a push-object list says, given the list's entries
+    (None when its first element is no well-formed push-object list)."""
     if objects is None or len(objects) != len(items) or not describes_itself(objects):
         shape = describe_layout(body)
         if objects is None:
