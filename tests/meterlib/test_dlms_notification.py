@@ -289,8 +289,22 @@ def test_codes_of_other_media_are_not_taken_for_obis() -> None:
     )
     content = read_body(decode_all(body))
     assert list(content.readings) == ["1-0:1.8.0"]
-    empty_text = structure(octets(b""), obis("1-0:1.8.0"), u32(1), u32(2), visible(""))
+    empty_text = structure(octets(b""), obis("1-0:1.8.0"), u32(1), visible(""))
     assert list(values(empty_text)) == ["1-0:1.8.0"]
+
+
+def test_numbers_without_code_in_an_obis_keyed_list() -> None:
+    """No known layout mixes them: a positional list in which a value looked like an OBIS
+    code (here a 6-byte binary serial) is unsupported, not read as one odd pair."""
+    serial = octets(b"\x01\x00\x20\x07\x00\xff")
+    positional = structure(u16(230), u16(231), serial, u32(1500), u32(7), octets(b"A1"))
+    with pytest.raises(UnsupportedListError, match="mixing OBIS codes with 3 numbers") as caught:
+        read_body(decode_all(positional))
+    assert caught.value.shape == (
+        "structure(6): long-unsigned x2, octet-string, double-long-unsigned x2, octet-string"
+    )
+    with pytest.raises(UnsupportedListError, match="with 1 numbers"):
+        read_body(decode_all(structure(octets(b""), obis("1-0:1.8.0"), u32(1), u32(2))))
 
 
 def test_first_reading_of_a_code_wins() -> None:

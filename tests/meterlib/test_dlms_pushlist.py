@@ -325,7 +325,7 @@ def _decode_both(
 def test_a_push_setup_name_is_never_an_obis_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """In the other layouts too: (0-0:25.9.0, value) pairs and structures are not read."""
     pairs = structure(
-        obis("0-0:25.9.0"), octets(b"LGZ1"), obis("1-0:1.8.0"), u32(5), obis("0-9:25.9.0"), u32(7)
+        obis("0-0:25.9.0"), octets(b"LGZ1"), obis("1-0:1.8.0"), u32(5), obis("0-9:25.9.0")
     )
     triples = structure(
         structure(obis("0-0:25.9.0"), u32(1), scaler_unit(0, 30)),
@@ -336,6 +336,11 @@ def test_a_push_setup_name_is_never_an_obis_key(monkeypatch: pytest.MonkeyPatch)
         assert isinstance(snapshot, Snapshot)
         assert not any(PUSH_SETUP.fullmatch(code) for code in snapshot.readings)
         assert len(snapshot.readings) == 1
+    # A number after a push setup's name is a number without code: the list is unsupported.
+    numbered = structure(obis("1-0:1.8.0"), u32(5), obis("0-9:25.9.0"), u32(7))
+    outcome = _decode_both(notification(numbered), monkeypatch)
+    assert isinstance(outcome, tuple)
+    assert outcome[0] is UnsupportedListError
 
 
 def test_scaler_units_in_the_list_and_registers_of_unknown_scale(

@@ -384,15 +384,10 @@ def _walk_body(data: bytes, pos: int, slots: list[_Slot]) -> tuple[Content, int]
             inner = 0
             obis_at = pos + 2
         if obis_at < 0:
-            # a value without OBIS code: text at either end, numbers skipped
-            fixed = numbers.get(tag)
-            if fixed is not None:
-                slots.append((pos + 1, fixed[0], f"{fixed[0]}x", None))
-                pos += 1 + fixed[0]
-                if pos > size:
-                    return None
-                index += 1
-                continue
+            # A value without OBIS code: text at either end is read, text in the middle left
+            # out; a number makes the list one the `Data` path rejects (see `read_body`).
+            if tag in numbers:
+                return None
             length = data[pos + 1]
             end = pos + 2 + length
             if tag not in text_tags or length >= 0x80 or end > size:

@@ -16,7 +16,9 @@ The body is a structure or array, laid out in one of the ways meters use:
   configurations (`push-object-list`, see `pushlist.py`), scaled by `lists.PUSH_LIST_SCALES`.
 
 A body in none of these layouts raises UnsupportedListError: nothing is published under a
-guessed code. A push setup's logical name (0-b:25.9.e) is never taken for a value's code.
+guessed code. A push setup's logical name (0-b:25.9.e) is never taken for a value's code,
+and an OBIS-keyed list must not hold numbers without code (that is a positional list in
+which a value looked like an OBIS code).
 
 In the OBIS-keyed layouts a few values come without code: a leading list identifier
 (Kamstrup) or clock (Netz NÖ, Landis+Gyr), a trailing meter number (Netz NÖ). They are
@@ -201,6 +203,14 @@ def read_body(body: Data) -> Content:
     keyed, unkeyed, forms = _split(items)
     if not keyed:
         return _positional(body, items)
+    uncoded = sum(1 for _, item in unkeyed if item.tag in _NUMBERS)
+    if uncoded:
+        # No known OBIS-keyed layout sends numbers without code: this is a positional list
+        # in which something merely looked like an OBIS code.
+        shape = describe_layout(body)
+        raise UnsupportedListError(
+            f"list mixing OBIS codes with {uncoded} numbers without code: {shape}", shape=shape
+        )
     list_id = next(
         (
             value.value
