@@ -11,7 +11,7 @@ The body is a structure or array, laid out in one of the ways meters use:
 * flat (OBIS, value) pairs without scaler-unit — Kamstrup, Landis+Gyr (`obis-pairs`), scaled
   by `lists.pair_scale`;
 * positional values without OBIS — Kaifa Norway, mapped by `lists.positional_fields`, and
-  Netz Burgenland's E450, recognised by the types of its values (`lists.shaped_fields`);
+  Netz Burgenland's E450, recognised by the types of its values (`lists.shaped_list`);
 * a push-object list first, then the values it names — Landis+Gyr E450/E570 in Swiss
   configurations (`push-object-list`, see `pushlist.py`), scaled by `lists.PUSH_LIST_SCALES`.
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 from typing import NamedTuple
 
 from ..errors import DecodeError, UnsupportedListError
@@ -594,21 +595,16 @@ def describe_layout(body: Data) -> str:
     `structure(11): long-unsigned x6, double-long-unsigned x4, octet-string`."""
     items = body.value if body.tag in _CONTAINERS else (body,)
     assert isinstance(items, tuple)
-    names: list[str] = []
-    for item in items:
-        name = _type_name(item.tag)
-        if item.tag in _CONTAINERS and isinstance(item.value, tuple):
-            name = f"{name}({len(item.value)})"
-        names.append(name)
-    runs: list[str] = []
-    index = 0
-    while index < len(names):
-        end = index
-        while end + 1 < len(names) and names[end + 1] == names[index]:
-            end += 1
-        count = end - index + 1
-        runs.append(names[index] if count == 1 else f"{names[index]} x{count}")
-        index = end + 1
+    names = (
+        f"{_type_name(item.tag)}({len(item.value)})"
+        if item.tag in _CONTAINERS and isinstance(item.value, tuple)
+        else _type_name(item.tag)
+        for item in items
+    )
+    runs = []
+    for name, run in groupby(names):
+        count = sum(1 for _ in run)
+        runs.append(name if count == 1 else f"{name} x{count}")
     head = f"{_type_name(body.tag)}({len(items)})" if body.tag in _CONTAINERS else "value"
     return f"{head}: {', '.join(runs)}" if runs else head
 
