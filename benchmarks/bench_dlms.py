@@ -11,6 +11,10 @@ Frames (tests/fixtures/dlms/, keys as in dlms_vectors.json there):
 * `dlms_netznoe_mbus`: Netz NÖ example, two wired M-Bus frames, 282 B, SC 0x20 (AES-CTR, no tag).
 * `dlms_kamstrup_hdlc_tag`: Kamstrup Omnipower, one HDLC frame, 491 B, SC 0x30, EK + AK.
 * `dlms_aidon_hdlc`: Aidon 3-phase list, one plain HDLC frame, 581 B.
+* `dlms_push_list_hdlc_gbt_tag`: a Landis+Gyr E450/E570 push that opens with its own
+  push-object list (Swiss configurations), from the simulator (`SimulatedPushListMeter`, fixed
+  keys and time): three HDLC frames of General Block Transfer, SC 0x30, EK + AK; 15 values.
+  `dlms_push_list_hdlc_gbt_tag_stream` is the same capture on one running decoder.
 
 Which anchor decodes which frame (each was checked against the published values before timing):
 
@@ -19,9 +23,13 @@ Which anchor decodes which frame (each was checked against the published values 
   checks a 12-byte tag, so SC 0x20 frames fail. It cannot decode the Kamstrup frame either: HDLC
   and the tag-checked decryption work, but its A-XDR parser raises NotImplementedError on the
   visible-string (tag 0x0A) that opens the body (`Kamstrup_V0001`).
-* gurux-dlms decodes all three. Netz NÖ in WIRED_MBUS mode needs one M-Bus frame per
+* dlms-cosem 21.3.2 cannot decode the push-object-list capture: it has no General Block
+  Transfer.
+* gurux-dlms decodes all four. Netz NÖ in WIRED_MBUS mode needs one M-Bus frame per
   `getData` call (given a whole capture it stops after the first frame: it does not step over
-  the checksum and stop byte); we split the capture at the L field for it. Caveat: on
+  the checksum and stop byte); we split the capture at the L field for it, and HDLC captures
+  at their frame lengths. For the push-object list it returns the body as nested lists; the
+  values are mapped to codes through the list in the frame (`_push_list_values`). Caveat: on
   decryption gurux computes the GCM tag but does not compare it (its decrypt path builds the GCM
   stream in encrypt mode), so it accepts a wrong AK: its Kamstrup figure includes the tag's
   cost but not a real tag check. It prints a line per decrypted frame; stdout is sent to a sink
@@ -48,6 +56,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 import importlib.metadata
 import io
 import math
@@ -67,6 +76,7 @@ from timing import best_us
 
 from custom_components.energy_gateway.meterlib.core.model import Snapshot
 from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, decode_message
+from simulators.dlms_meter import SimulatedPushListMeter
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTOR_DIR = ROOT / "tests" / "fixtures" / "dlms"
@@ -118,10 +128,36 @@ AIDON = Frame(
 )
 
 
+_PUSH_METER = SimulatedPushListMeter(
+    key=bytes.fromhex("0F1E2D3C4B5A69788796A5B4C3D2E1F0"),
+    auth_key=bytes.fromhex("A5B4C3D2E1F00F1E2D3C4B5A69788796"),
+    meter_number="CH1000000042",
+    seed=11,
+)
+_PUSH_CAPTURE = _PUSH_METER.frames(datetime(2024, 6, 12, 10, 0, tzinfo=UTC))
+_PUSH_VALUES = {
+    code: value for code, value in _PUSH_METER.reported.items() if isinstance(value, float)
+}
+_PUSH_UNSCALED = ("1-1:1.8.0", "1-1:2.8.0", "1-0:1.7.0", "1-0:2.7.0", "1-0:32.7.0", "1-0:72.7.0")
+_PUSH_CURRENTS = ("1-0:31.7.0", "1-0:71.7.0")
+PUSH_LIST = Frame(
+    "dlms_push_list_hdlc_gbt_tag",
+    "",
+    _PUSH_METER.key,
+    _PUSH_METER.auth_key,
+    {code: _PUSH_VALUES[code] for code in _PUSH_UNSCALED},
+    # Ours scales the currents by the default table (hundredths of an ampere); the anchor
+    # returns the raw integers the meter sends.
+    ours_only={code: _PUSH_VALUES[code] for code in _PUSH_CURRENTS},
+    anchors_only={code: round(_PUSH_VALUES[code] * 100) for code in _PUSH_CURRENTS},
+)
+PUSH_LIST_STREAM = "dlms_push_list_hdlc_gbt_tag_stream"
 NETZNOE_STREAM = "dlms_netznoe_mbus_stream"
 
 
 def _capture(frame: Frame) -> bytes:
+    if frame is PUSH_LIST:
+        return _PUSH_CAPTURE
     return bytes.fromhex((VECTOR_DIR / frame.file).read_text().strip())
 
 
@@ -153,6 +189,16 @@ def _obis_values(items: Sequence[Any], out: Values | None = None) -> Values:
                     scaler = scaler_unit[0]
                     value = value / 10**-scaler if scaler < 0 else value * 10**scaler
             out[f"{item[0]}-{item[1]}:{item[2]}.{item[3]}.{item[4]}"] = value
+    return out
+
+
+def _push_list_values(items: Sequence[Any]) -> Values:
+    """A body that opens with its push-object list: each attribute-2 value under the code
+    its entry gives (raw, as the anchor returns it)."""
+    out: Values = {}
+    for (_, name, attribute, _), value in zip(items[0], items, strict=True):
+        if attribute == 2 and not isinstance(value, list):
+            out[f"{name[0]}-{name[1]}:{name[2]}.{name[3]}.{name[4]}"] = value
     return out
 
 
@@ -235,10 +281,25 @@ def _mbus_frames(data: bytes) -> list[bytes]:
     return frames
 
 
-def _gurux(data: bytes, interface: int, key: bytes | None, auth_key: bytes | None) -> Decode:
+def _hdlc_frames(data: bytes) -> list[bytes]:
+    frames, pos = [], 0
+    while pos < len(data):
+        end = pos + (int.from_bytes(data[pos + 1 : pos + 3], "big") & 0x7FF) + 2
+        frames.append(data[pos:end])
+        pos = end
+    return frames
+
+
+def _gurux(
+    data: bytes,
+    interface: int,
+    key: bytes | None,
+    auth_key: bytes | None,
+    values: Callable[[Sequence[Any]], Values] = _obis_values,
+) -> Decode:
     """gurux-dlms: GXDLMSClient.getData, the push (notify) reply, one frame per call."""
     client = _gurux_client(interface, key, auth_key)
-    frames = _mbus_frames(data) if interface == InterfaceType.WIRED_MBUS else [data]
+    frames = _mbus_frames(data) if interface == InterfaceType.WIRED_MBUS else _hdlc_frames(data)
 
     def decode() -> Values:
         reply, notify = GXReplyData(), GXReplyData()
@@ -246,7 +307,7 @@ def _gurux(data: bytes, interface: int, key: bytes | None, auth_key: bytes | Non
             client.getData(GXByteBuffer(frame), reply, notify)
         if not notify.complete or notify.value is None:
             raise ValueError("gurux returned no notification")
-        return _obis_values(notify.value)
+        return values(notify.value)
 
     return decode
 
@@ -364,6 +425,19 @@ def _aidon() -> dict[str, object]:
     return _figure(AIDON, _ours(data, AIDON), anchors)
 
 
+def _push_list(name: str) -> dict[str, object]:
+    data = _capture(PUSH_LIST)
+    # dlms-cosem cannot decode this capture (no General Block Transfer).
+    anchors = {
+        f"{GURUX} HDLC + GBT (tag computed, not compared)": _gurux(
+            data, InterfaceType.HDLC, PUSH_LIST.key, PUSH_LIST.auth_key, _push_list_values
+        )
+    }
+    if name == PUSH_LIST_STREAM:
+        return {**_figure(PUSH_LIST, _ours_stream(data, PUSH_LIST), anchors), "name": name}
+    return _figure(PUSH_LIST, _ours(data, PUSH_LIST), anchors)
+
+
 def figures(wanted: Callable[[str], bool]) -> list[dict[str, object]]:
     """The DLMS figures the runner asked for."""
     measures: list[tuple[str, Callable[[], dict[str, object]]]] = [
@@ -372,5 +446,7 @@ def figures(wanted: Callable[[str], bool]) -> list[dict[str, object]]:
         ("dlms_netznoe_mbus_cosem_assisted", lambda: _netznoe("dlms_netznoe_mbus_cosem_assisted")),
         (KAMSTRUP.name, _kamstrup),
         (AIDON.name, _aidon),
+        (PUSH_LIST.name, lambda: _push_list(PUSH_LIST.name)),
+        (PUSH_LIST_STREAM, lambda: _push_list(PUSH_LIST_STREAM)),
     ]
     return [measure() for name, measure in measures if wanted(name)]

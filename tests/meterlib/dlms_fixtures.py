@@ -4,13 +4,14 @@ to, and small encoders (M-Bus, HDLC, A-XDR, general-glo-ciphering) for synthetic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from custom_components.energy_gateway.meterlib.core.crc import crc16_x25
 from custom_components.energy_gateway.meterlib.core.model import Snapshot
+from simulators.dlms_meter import SimulatedBurgenlandMeter, SimulatedPushListMeter
 
 DLMS = Path(__file__).parent.parent / "fixtures" / "dlms"
 CET = timezone(timedelta(hours=1))
@@ -595,3 +596,43 @@ def cipher(
         body += encryptor.tag[:12]
     content = bytes((security_control,)) + counter.to_bytes(4, "big") + body
     return b"\xdb\x08" + title + length(len(content)) + content
+
+
+# --- simulated pushes of layouts no recorded vector covers ---------------------------------
+
+SIM_KEY = bytes.fromhex("6B1E0C5A93D24F7788A1C3E5F7092B4D")
+SIM_AUTH_KEY = bytes.fromhex("D4C3B2A1F0E9D8C7B6A5948372615049")
+SIM_START = datetime(2024, 6, 12, 10, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """A simulated push: its wire bytes, keys, and what it must decode to."""
+
+    name: str
+    data: bytes
+    key: bytes | None
+    auth_key: bytes | None
+    meter_id: str
+    values: dict[str, Expected]
+
+
+def simulated_pushes() -> dict[str, Simulated]:
+    """The push-object-list and Netz Burgenland layouts, plain and ciphered (0x30 + tag),
+    from the simulator with fixed keys and seed (byte-identical on every run)."""
+    meters: dict[str, SimulatedPushListMeter | SimulatedBurgenlandMeter] = {
+        "sim_push_list_plain": SimulatedPushListMeter(seed=4),
+        "sim_push_list_tag": SimulatedPushListMeter(
+            key=SIM_KEY, auth_key=SIM_AUTH_KEY, meter_number="CH1000000042", seed=5
+        ),
+        "sim_burgenland_11_tag": SimulatedBurgenlandMeter(
+            key=SIM_KEY, auth_key=SIM_AUTH_KEY, seed=6
+        ),
+        "sim_burgenland_14_plain": SimulatedBurgenlandMeter(extended=True, seed=7),
+    }
+    pushes: dict[str, Simulated] = {}
+    for name, meter in meters.items():
+        data = meter.frames(SIM_START)
+        values = {code: (value, meter.units[code]) for code, value in meter.reported.items()}
+        pushes[name] = Simulated(name, data, meter.key, meter.auth_key, meter.meter_id, values)
+    return pushes

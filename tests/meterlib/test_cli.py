@@ -178,5 +178,6 @@ def test_package_exports() -> None:
     assert meterlib.P1Decoder is P1Decoder
     assert meterlib.parse_telegram is parse_telegram
     assert issubclass(meterlib.ChecksumError, meterlib.DecodeError)
+    assert issubclass(meterlib.UnsupportedListError, meterlib.DecodeError)
     with pytest.raises(AttributeError, match="no attribute"):
         _ = meterlib.not_there

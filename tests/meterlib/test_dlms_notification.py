@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from custom_components.energy_gateway.meterlib.core.errors import DecodeError
+from custom_components.energy_gateway.meterlib.core.errors import DecodeError, UnsupportedListError
 from custom_components.energy_gateway.meterlib.core.model import Reading
 from custom_components.energy_gateway.meterlib.cosem.axdr import TruncatedError, decode_all
 from custom_components.energy_gateway.meterlib.dlms import lists
@@ -289,8 +289,22 @@ def test_codes_of_other_media_are_not_taken_for_obis() -> None:
     )
     content = read_body(decode_all(body))
     assert list(content.readings) == ["1-0:1.8.0"]
-    empty_text = structure(octets(b""), obis("1-0:1.8.0"), u32(1), u32(2), visible(""))
+    empty_text = structure(octets(b""), obis("1-0:1.8.0"), u32(1), visible(""))
     assert list(values(empty_text)) == ["1-0:1.8.0"]
+
+
+def test_numbers_without_code_in_an_obis_keyed_list() -> None:
+    """No known layout mixes them: a positional list in which a value looked like an OBIS
+    code (here a 6-byte binary serial) is unsupported, not read as one odd pair."""
+    serial = octets(b"\x01\x00\x20\x07\x00\xff")
+    positional = structure(u16(230), u16(231), serial, u32(1500), u32(7), octets(b"A1"))
+    with pytest.raises(UnsupportedListError, match="mixing OBIS codes with 3 numbers") as caught:
+        read_body(decode_all(positional))
+    assert caught.value.shape == (
+        "structure(6): long-unsigned x2, octet-string, double-long-unsigned x2, octet-string"
+    )
+    with pytest.raises(UnsupportedListError, match="with 1 numbers"):
+        read_body(decode_all(structure(octets(b""), obis("1-0:1.8.0"), u32(1), u32(2))))
 
 
 def test_first_reading_of_a_code_wins() -> None:
@@ -353,22 +367,25 @@ def test_kaifa_list_3(phases: int) -> None:
 
 
 def test_positional_oddities() -> None:
-    """A date-time sent as a date-time value, a text where a number belongs."""
+    """A date-time sent as a date-time value fits its field; a value of another type than
+    its field (text or a nested structure for a number, a number for a text, a date-time of
+    5 bytes) makes the list unsupported: nothing of it is published."""
     hourly = (b"\x19" + bytes.fromhex("07E1090F05050000FF800080"), *HOURLY[1:])
-    body = structure(*KAIFA_IDS[:2], u32(5), *KAIFA_POWERS, u32(1), u32(2), *hourly)
-    found = values(body)
-    assert found["0-0:96.1.7"] == (5, None)
-    assert found["0-0:1.0.0"] == (datetime(2017, 9, 15, 5, 0, tzinfo=CEST), None)
-    nested = structure(*KAIFA_IDS, *KAIFA_POWERS, structure(u32(1)), u32(2))
-    assert values(nested)["1-0:31.7.0"] == (None, None)
-    floats = structure(
-        KAIFA_IDS[0], b"\x17\x3f\xc0\x00\x00", b"\x03\x01", *KAIFA_POWERS, u32(1), u32(2)
-    )
-    assert [value for value, _ in values(floats).values()][:3] == ["KFM_001", 1.5, 1]
-    short_clock = (octets(b"\x07\xe1\x09\x0f\x05"), *HOURLY[1:])
-    assert values(structure(*KAIFA_IDS, *KAIFA_POWERS, u32(1), u32(2), *short_clock))[
-        "0-0:1.0.0"
-    ] == (None, None)
+    body = structure(*KAIFA_IDS, *KAIFA_POWERS, u32(1), u32(2), *hourly)
+    assert values(body)["0-0:1.0.0"] == (datetime(2017, 9, 15, 5, 0, tzinfo=CEST), None)
+    misfits = [
+        structure(*KAIFA_IDS[:2], u32(5), *KAIFA_POWERS, u32(1), u32(2), *hourly),
+        structure(*KAIFA_IDS, *KAIFA_POWERS, structure(u32(1)), u32(2)),
+        structure(
+            KAIFA_IDS[0], b"\x17\x3f\xc0\x00\x00", b"\x03\x01", *KAIFA_POWERS, u32(1), u32(2)
+        ),
+        structure(
+            *KAIFA_IDS, *KAIFA_POWERS, u32(1), u32(2), octets(b"\x07\xe1\x09\x0f\x05"), *HOURLY[1:]
+        ),
+    ]
+    for misfit in misfits:
+        with pytest.raises(UnsupportedListError, match="known list with values of other types"):
+            read_body(decode_all(misfit))
 
 
 def test_kaifa_list_1() -> None:
@@ -383,21 +400,28 @@ def test_kaifa_list_1() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (structure(*KAIFA_IDS, u32(1)), "4 values \\(KFM_001\\)"),
-        (structure(visible("OTHER_V1"), u32(1)), "2 values \\(OTHER_V1\\)"),
-        (structure(u32(1), u32(2)), "2 values \\(first value"),
-        (structure(), "0 values \\(empty\\)"),
+        (structure(*KAIFA_IDS, u32(1)), "structure\\(4\\): octet-string x3, double-long-unsigned"),
+        (structure(visible("OTHER_V1"), u32(1)), "structure\\(2\\): visible-string, double-long"),
+        (structure(u32(1), u32(2)), "structure\\(2\\): double-long-unsigned x2$"),
+        (structure(), "structure\\(0\\)$"),
+        (structure(b"\x12\x00\x01"), "structure\\(1\\): long-unsigned$"),  # not Kaifa list 1
     ],
 )
 def test_unknown_positional_lists(body: bytes, message: str) -> None:
-    with pytest.raises(DecodeError, match=message):
+    with pytest.raises(UnsupportedListError, match=message) as caught:
         read_body(decode_all(body))
+    assert caught.value.shape in str(caught.value)
+    assert caught.value.shape.startswith("structure(")
 
 
 def test_list_tables() -> None:
     assert lists.positional_fields("KFM_001", 7) is None
     assert lists.positional_fields("AIDON_V0001", 13) is None
-    assert lists.positional_fields(None, 2) is None
+    assert lists.shaped_list(("double-long-unsigned", "double-long-unsigned")) is None
+    assert lists.shaped_list(("long-unsigned",)) is None
+    assert lists.push_list_scale(0, 96, 1, 0) is None
+    assert lists.push_list_scale(1, 31, 7, 0) == (-2, "A")
+    assert lists.push_list_scale(1, 13, 7, 0) is None  # power factor: scale not known
     assert lists.pair_scale(None, 0, 1, 7) is None
     assert lists.pair_scale(None, 1, 0, 7) is None
     assert lists.pair_scale(None, 1, 81, 7) is None

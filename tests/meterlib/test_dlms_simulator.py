@@ -15,15 +15,20 @@ from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, decode_m
 from simulators.dlms_meter import (
     AIDON_CODES,
     AIDON_LIST_VERSION,
+    BURGENLAND_CODES,
     NETZNOE_CODES,
     NETZNOE_SYSTEM_TITLE,
+    PUSH_LIST_CODES,
     VIENNA,
     NetzNoeValues,
+    SimulatedBurgenlandMeter,
     SimulatedHdlcMeter,
     SimulatedMbusMeter,
+    SimulatedPushListMeter,
     axdr_length,
     cosem_date_time,
     data_notification,
+    gbt_blocks,
     glo_ciphered,
     hdlc_frames,
     mbus_frames,
@@ -408,9 +413,13 @@ def test_invalid_arguments() -> None:
         data_notification(1, b"\x00", b"")
     with pytest.raises(ValueError, match="8 bytes"):
         glo_ciphered(b"", key=KEY, system_title=b"KFM", frame_counter=1)
-    with pytest.raises(ValueError, match="without a tag"):
+    with pytest.raises(ValueError, match="needs the auth_key"):
         glo_ciphered(
             b"", key=KEY, system_title=NETZNOE_SYSTEM_TITLE, frame_counter=1, security_control=0x30
+        )
+    with pytest.raises(ValueError, match="only encrypted"):
+        glo_ciphered(
+            b"", key=KEY, system_title=NETZNOE_SYSTEM_TITLE, frame_counter=1, security_control=0x10
         )
     with pytest.raises(ValueError, match="1 to 250"):
         mbus_frames(b"\xdb", max_data=251)
@@ -434,3 +443,142 @@ def test_small_builders() -> None:
     # A frame without information has no HCS: format, addresses, control, FCS.
     [(format_field, _, control, information)] = split_hdlc(hdlc_frames(b""))
     assert (format_field, control, information) == (0xA008, 0x13, b"")
+
+
+# -- Landis+Gyr: push-object list over HDLC + GBT, Netz Burgenland -------------------------------
+
+LGZ_KEY = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
+LGZ_AUTH_KEY = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
+
+
+def lgz_information(data: bytes) -> list[bytes]:
+    """Check each HDLC frame (flags, CRCs, L&G addresses CE FF / 03, UI control); return
+    the information fields."""
+    fields = []
+    pos = 0
+    while pos < len(data):
+        assert data[pos] == 0x7E
+        format_field = int.from_bytes(data[pos + 1 : pos + 3], "big")
+        assert format_field >> 11 == 0xA << 1  # type 3, not segmented
+        length = format_field & 0x7FF
+        frame = data[pos + 1 : pos + 1 + length]
+        assert data[pos + 1 + length] == 0x7E
+        assert frame[2:6] == b"\xce\xff\x03\x13"
+        assert int.from_bytes(frame[6:8], "little") == crc16_x25(frame[:6])
+        assert int.from_bytes(frame[-2:], "little") == crc16_x25(frame[:-2])
+        fields.append(frame[8:-2])
+        pos += length + 2
+    return fields
+
+
+def open_ciphered(apdu: bytes, key: bytes, auth_key: bytes) -> bytes:
+    """Check a general-glo-ciphering APDU's GCM tag independently; return the plaintext."""
+    assert apdu[:2] == b"\xdb\x08"
+    title = apdu[2:10]
+    size = apdu[10] & 0x7F if apdu[10] & 0x80 else 0  # bytes of a long-form length
+    length = int.from_bytes(apdu[11 : 11 + size], "big") if size else apdu[10]
+    content = apdu[11 + size :]
+    assert len(content) == length
+    assert content[0] == 0x30
+    decryptor = Cipher(
+        algorithms.AES(key), modes.GCM(title + content[1:5], content[-12:], min_tag_length=12)
+    ).decryptor()
+    decryptor.authenticate_additional_data(b"\x30" + auth_key)
+    return decryptor.update(content[5:-12]) + decryptor.finalize()  # InvalidTag if wrong
+
+
+def test_push_list_meter_sends_general_block_transfer() -> None:
+    meter = SimulatedPushListMeter(key=LGZ_KEY, auth_key=LGZ_AUTH_KEY, seed=3)
+    fields = lgz_information(meter.frames(START))
+    assert len(fields) == 3
+    assert fields[0].startswith(b"\xe6\xe7\x00\xe0")
+    blocks = [fields[0][3:], *fields[1:]]
+    apdu = b""
+    for number, block in enumerate(blocks, 1):
+        assert block[0] == 0xE0
+        assert block[1] == (0xC0 if number == len(blocks) else 0x40)
+        assert int.from_bytes(block[2:4], "big") == number
+        assert block[4:6] == b"\0\0"
+        size, data = (block[6], block[7:]) if block[6] < 0x80 else (block[7], block[8:])
+        assert len(data) == size
+        apdu += data
+    assert [len(block) for block in blocks[:2]] == [7 + 119, 7 + 122]
+    assert open_ciphered(apdu, LGZ_KEY, LGZ_AUTH_KEY) == meter.plaintext
+    body = meter.plaintext[18:]
+    count = 3 + len(PUSH_LIST_CODES)
+    assert body[:4] == bytes((0x02, count, 0x01, count))
+    # The list describes itself first: {40, 0-0:25.9.0, attribute 2, 0}.
+    assert body[4:22] == bytes.fromhex("0204120028090600001909 00FF0F02120000".replace(" ", ""))
+
+
+def test_push_list_meter_plain_and_without_tag() -> None:
+    plain = SimulatedPushListMeter(seed=3)
+    fields = lgz_information(plain.frames(START))
+    assert fields[0][3:].startswith(b"\xe0\x40\x00\x01")
+    assert plain.frame_counter == SimulatedPushListMeter(seed=3).frame_counter  # untouched
+    untagged = SimulatedPushListMeter(key=LGZ_KEY, seed=3)
+    snapshot = decode_message(untagged.frames(START), LGZ_KEY)
+    assert snapshot.encrypted
+    assert snapshot.meter_id == untagged.meter_id == "LGZ1030655933512"
+    assert {code: reading.value for code, reading in snapshot.readings.items()} == (
+        untagged.reported
+    )
+
+
+@pytest.mark.parametrize("extended", [False, True])
+def test_burgenland_meter_frame(extended: bool) -> None:
+    meter = SimulatedBurgenlandMeter(key=LGZ_KEY, auth_key=LGZ_AUTH_KEY, extended=extended, seed=2)
+    (information,) = lgz_information(meter.frames(START))
+    assert information[:5] == b"\xe6\xe7\x00\xdb\x08"
+    assert information[5:8] == b"LGZ"
+    plaintext = open_ciphered(information[3:], LGZ_KEY, LGZ_AUTH_KEY)
+    assert plaintext == meter.plaintext
+    body = plaintext[18:]
+    count = 14 if extended else 11
+    assert body[:2] == bytes((0x02, count))
+    tags, pos = [], 2
+    for _ in range(count):
+        tag = body[pos]
+        tags.append(tag)
+        pos += 1 + ({0x12: 2, 0x06: 4}.get(tag) or 1 + body[pos + 1])
+    assert pos == len(body)
+    assert tags == [0x12] * 6 + [0x06] * 4 + [0x12] * (count - 11) + [0x09]
+    assert body.endswith(b"\x09\x0830052002")
+    assert list(meter.reported) == [*BURGENLAND_CODES, "0-0:96.1.0"]
+
+
+@pytest.mark.parametrize("kind", ["push-list", "burgenland"])
+def test_landis_gyr_counters_grow_and_repeat_per_seed(kind: str) -> None:
+    def meter() -> SimulatedPushListMeter | SimulatedBurgenlandMeter:
+        if kind == "push-list":
+            return SimulatedPushListMeter(key=LGZ_KEY, auth_key=LGZ_AUTH_KEY, seed=6)
+        return SimulatedBurgenlandMeter(key=LGZ_KEY, auth_key=LGZ_AUTH_KEY, seed=6)
+
+    first, second = meter(), meter()
+    import_code = "1-1:1.8.0" if kind == "push-list" else "1-0:1.8.0"
+    previous = -1.0
+    for hour in range(24):
+        now = START + timedelta(hours=hour)
+        data = first.frames(now)
+        assert data == second.frames(now)
+        counter = first.reported[import_code]
+        assert isinstance(counter, float)
+        assert counter >= previous
+        previous = counter
+    assert first.frame_counter == second.frame_counter
+
+
+def test_landis_gyr_invalid_arguments() -> None:
+    with pytest.raises(ValueError, match="key must be 16 bytes"):
+        SimulatedPushListMeter(key=b"short")
+    with pytest.raises(ValueError, match="auth_key must be 16 bytes"):
+        SimulatedBurgenlandMeter(key=LGZ_KEY, auth_key=b"short")
+    with pytest.raises(ValueError, match="needs a key"):
+        SimulatedBurgenlandMeter(auth_key=LGZ_AUTH_KEY)
+    with pytest.raises(ValueError, match="LGZ"):
+        SimulatedPushListMeter(system_title=b"KFMgP\x00\x01\x02")
+    with pytest.raises(ValueError, match="aware"):
+        SimulatedBurgenlandMeter().frames(datetime(2024, 1, 1))
+    with pytest.raises(ValueError, match="positive"):
+        gbt_blocks(b"\x0f", (0,))
+    assert gbt_blocks(b"") == [b"\xe0\xc0\x00\x01\x00\x00\x00"]

@@ -14,6 +14,7 @@ from .core.errors import (
     MeterLibError,
     PortNotFoundError,
     PortPermissionError,
+    UnsupportedListError,
     WrongKeyError,
 )
 from .core.model import Reading, ReadingValue, Snapshot
@@ -37,6 +38,7 @@ __all__ = [
     "Reading",
     "ReadingValue",
     "Snapshot",
+    "UnsupportedListError",
     "WrongKeyError",
     "parse_telegram",
 ]

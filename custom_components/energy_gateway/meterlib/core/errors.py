@@ -26,6 +26,20 @@ class ChecksumError(DecodeError):
     """A frame arrived whole but its checksum (CRC) does not match."""
 
 
+class UnsupportedListError(DecodeError):
+    """A well-formed push whose list layout the decoder does not understand.
+
+    Nothing of it is published: values are never filed under guessed codes. `raw` holds the
+    message as it arrived and `shape` a short description of the list (element count and
+    types, e.g. `structure(14): u16 x6, u32 x4, u16 x3, octet-string`), for a log line,
+    diagnostics and a bug report.
+    """
+
+    def __init__(self, *args: object, raw: bytes = b"", shape: str = "") -> None:
+        super().__init__(*args, raw=raw)
+        self.shape = shape
+
+
 class EncryptionError(DecodeError):
     """Base class for problems with an encrypted frame."""
 

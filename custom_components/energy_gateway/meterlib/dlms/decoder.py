@@ -17,11 +17,14 @@ Encrypted frames: without a key, KeyRequiredError; with a key, frames without a 
 (security control 0x20/0x21), and tagged frames when no authentication key is set, are
 decrypted unchecked and accepted only when the plaintext is a plausible data-notification,
 otherwise WrongKeyError. With an authentication key the tag of 0x30 frames is verified.
+
+A message whose list layout is not understood gives UnsupportedListError (with the raw
+message and the list's shape): nothing of it is published under guessed codes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -44,7 +47,9 @@ from .fastpath import read_notifications
 from .gbt import GBT_TAG, GbtAssembler, parse_block, parse_blocks
 from .hdlc import HdlcFramer, HdlcMessage
 from .mbus import MbusFramer, MbusMessage
+from .multipliers import apply_multipliers, check_multipliers
 from .notification import (
+    LAYOUT_PUSH_LIST,
     NOTIFICATION_TAG,
     Content,
     Notification,
@@ -232,11 +237,25 @@ class DlmsDecoder:
 
     `feed` never raises for bad input: a message that cannot be decoded comes back as the
     DecodeError describing why, with the message's bytes in `raw` and what was seen of it
-    in `frame`.
+    in `frame` (UnsupportedListError for a well-formed list of an unknown layout).
+
+    `multipliers` corrects a meter whose values are off by a fixed factor (a register sent
+    without scaler, a firmware that changed its precision): reported OBIS code as the
+    snapshot names it (`1-0:31.7.0`, `1-1:1.8.0`) -> factor, applied to that code's number
+    after every other scaling, in every layout. ValueError for a factor that is zero, not
+    finite, or not a number, or a code that is not `A-B:C.D.E`.
     """
 
-    def __init__(self, key: bytes | None = None, auth_key: bytes | None = None) -> None:
+    def __init__(
+        self,
+        key: bytes | None = None,
+        auth_key: bytes | None = None,
+        *,
+        multipliers: Mapping[str, float] | None = None,
+    ) -> None:
         self._decryptor = GloDecryptor(key, auth_key)  # ValueError for a key that is no AES key
+        self._multipliers = check_multipliers(multipliers or {})
+        self._layout: str | None = None
         self._mbus = MbusFramer()
         self._hdlc = HdlcFramer()
         self._raw: _RawFramer | None = None
@@ -262,6 +281,15 @@ class DlmsDecoder:
         callers that publish it redact it)."""
         frame = self._last_frame
         details: dict[str, object] = {"framing": self.framing, "replays": self._replays}
+        if self._layout is not None:
+            details["layout"] = self._layout
+        if self._layout == LAYOUT_PUSH_LIST:
+            details["default_scales"] = {
+                code: f"10^{scaler} {unit}"
+                for code, (scaler, unit) in lists.PUSH_LIST_SCALES.items()
+            }
+        if self._multipliers:
+            details["multipliers"] = dict(self._multipliers)
         if frame is None:
             return details
         security = frame.security_control
@@ -488,6 +516,9 @@ class DlmsDecoder:
                 list_id = list_id or content.list_id
                 layout = layout or content.layout
                 maker = maker or content.manufacturer
+        if self._multipliers:
+            apply_multipliers(readings, self._multipliers)
+        self._layout = layout
         stamp = contents[0][0]
         timestamp = None if stamp is None else stamp.to_datetime()
         clock = readings.get(lists.CLOCK)
@@ -537,13 +568,17 @@ def _id_text(reading: Reading | None) -> str | None:
 
 
 def decode_message(
-    data: bytes, key: bytes | None = None, auth_key: bytes | None = None
+    data: bytes,
+    key: bytes | None = None,
+    auth_key: bytes | None = None,
+    *,
+    multipliers: Mapping[str, float] | None = None,
 ) -> Snapshot:
     """Decode one whole capture (one message, possibly in several frames).
 
     Returns the first snapshot it yields; raises the first DecodeError when it yields none.
     """
-    decoder = DlmsDecoder(key=key, auth_key=auth_key)
+    decoder = DlmsDecoder(key=key, auth_key=auth_key, multipliers=multipliers)
     results = decoder.feed(data)
     # What the end of input leaves unfinished only matters when no snapshot came before.
     if not any(isinstance(result, Snapshot) for result in results):

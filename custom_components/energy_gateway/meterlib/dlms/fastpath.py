@@ -7,6 +7,10 @@ short octet-, visible- and utf8-strings, `02 02 0F s 16 u` scaler-units); on any
 gives up and the caller takes the `Data` path (`notification.read_body`), so results and
 errors are those of that path.
 
+Bodies that open with their push-object list (`pushlist.py`) have a path of their own: the
+list is the same in every push, so its entries are parsed once and remembered by its bytes;
+only the values after it are decoded, one `decode` each, as the `Data` path decodes them.
+
 A meter pushes the same list again and again: only the values change. So each walked body
 also leaves a *shape*: which of its bytes are values (numbers, the clock) and which are
 structure (tags, lengths, OBIS codes, scaler-units, fixed texts). A later body whose
@@ -24,7 +28,7 @@ from typing import Any
 
 from ..core.errors import DecodeError
 from ..core.model import Reading, ReadingValue
-from ..cosem.axdr import DATE_TIME_LENGTH, CosemDateTime, Data, Tag
+from ..cosem.axdr import DATE_TIME_LENGTH, MAX_DEPTH, CosemDateTime, Data, Tag, decode
 from . import lists
 from .cosem_units import apply_scaler, unit_name
 from .notification import (
@@ -39,9 +43,11 @@ from .notification import (
     obis_text,
     octet_date_time,
     printable,
+    push_list_content,
     reading_of,
     unkeyed_readings,
 )
+from .pushlist import PushObject, push_objects
 
 type _Scale = tuple[str | None, int, int]
 """Unit, scaler and 10^|scaler|: what `apply_scaler` needs, worked out once."""
@@ -73,6 +79,8 @@ _OCTET_STRING = int(Tag.OCTET_STRING)
 _INTEGER = int(Tag.INTEGER)
 _ENUM = int(Tag.ENUM)
 _UNSCALED: _Scale = (None, 0, 1)
+_SETUP_C, _SETUP_D = 25, 9
+"""C and D of a push setup's logical name (0-b:25.9.e): never a value's code (`pushlist`)."""
 _SCALES: dict[int, _Scale] = {}
 """(scaler byte << 8 | unit) of a scaler-unit -> its scale."""
 _FAST_CODES: dict[str | None, dict[bytes, tuple[str, _Scale | None]]] = {}
@@ -233,6 +241,51 @@ def _remember(key: tuple[int, bytes], shape: _Shape) -> None:
     known.append(shape)
 
 
+# --- bodies that open with their push-object list ------------------------------------------
+
+_ARRAY_TAG = bytes((Tag.ARRAY,))
+_PUSH_ENTRY_SIZE = 18  # 02 04 | 12 class(2) | 09 06 name(6) | 0F attribute | 12 index(2)
+_PUSH_LISTS: dict[bytes, tuple[Data, tuple[PushObject, ...]]] = {}
+"""The bytes of a push-object list -> its decoded array and entries."""
+_MAX_PUSH_LISTS = 16
+
+
+def _read_push_list(data: bytes, pos: int) -> tuple[Content, int] | None:
+    """A structure that opens with an array: a push-object list's body, read with the list
+    remembered; None (take the `Data` path) for anything else and on any error."""
+    size = len(data)
+    if pos + 4 > size:
+        return None
+    count, entries = data[pos + 1], data[pos + 3]
+    if not 0 < count < 0x80 or entries >= 0x80:
+        return None
+    start = pos + 2
+    end = start + 2 + entries * _PUSH_ENTRY_SIZE
+    if end > size:
+        return None
+    key = data[start:end]
+    known = _PUSH_LISTS.get(key)
+    try:
+        if known is None:
+            array, after = decode(data, start, max_depth=MAX_DEPTH - 1)
+            objects = push_objects(array)
+            if after != end or objects is None:
+                return None
+            if len(_PUSH_LISTS) >= _MAX_PUSH_LISTS:
+                _PUSH_LISTS.clear()
+            known = _PUSH_LISTS[key] = (array, objects)
+        items = [known[0]]
+        at = end
+        for _ in range(count - 1):
+            item, at = decode(data, at, max_depth=MAX_DEPTH - 1)
+            items.append(item)
+        values = tuple(items)
+        content = push_list_content(Data(Tag.STRUCTURE, values), values, known[1])
+    except DecodeError:  # UnsupportedListError and TruncatedError included
+        return None
+    return content, at
+
+
 # --- reading notifications ------------------------------------------------------------------
 
 
@@ -264,6 +317,8 @@ def read_body_fast(data: bytes, pos: int) -> tuple[Content, int] | None:
 
     From a remembered shape when one fits, else by walking the body (and remembering it).
     """
+    if data[pos + 2 : pos + 3] == _ARRAY_TAG and data[pos] == _STRUCTURE:
+        return _read_push_list(data, pos)
     key = (len(data) - pos, data[pos : pos + _SHAPE_KEY_BYTES])
     known = _SHAPES.get(key)
     if known is not None:
@@ -312,6 +367,7 @@ def _walk_body(data: bytes, pos: int, slots: list[_Slot]) -> tuple[Content, int]
                 or data[pos + 2] != _OCTET_STRING
                 or data[pos + 3] != OBIS_LENGTH
                 or data[pos + 4] > 1
+                or (data[pos + 4] == 0 and data[pos + 6] == _SETUP_C and data[pos + 7] == _SETUP_D)
             ):
                 return None
             obis_at = pos + 4
@@ -323,19 +379,15 @@ def _walk_body(data: bytes, pos: int, slots: list[_Slot]) -> tuple[Content, int]
             and pos + 8 <= size
             and data[pos + 2] <= 1
             and index + 1 < count
+            and not (data[pos + 2] == 0 and data[pos + 4] == _SETUP_C and data[pos + 5] == _SETUP_D)
         ):
             inner = 0
             obis_at = pos + 2
         if obis_at < 0:
-            # a value without OBIS code: text at either end, numbers skipped
-            fixed = numbers.get(tag)
-            if fixed is not None:
-                slots.append((pos + 1, fixed[0], f"{fixed[0]}x", None))
-                pos += 1 + fixed[0]
-                if pos > size:
-                    return None
-                index += 1
-                continue
+            # A value without OBIS code: text at either end is read, text in the middle left
+            # out; a number makes the list one the `Data` path rejects (see `read_body`).
+            if tag in numbers:
+                return None
             length = data[pos + 1]
             end = pos + 2 + length
             if tag not in text_tags or length >= 0x80 or end > size:

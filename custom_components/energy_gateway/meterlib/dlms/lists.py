@@ -1,11 +1,15 @@
 """Push lists that do not describe themselves fully: positional lists and unscaled pairs.
 
-Most meters send each value with its OBIS code and a scaler-unit. Three kinds of list leave
+Most meters send each value with its OBIS code and a scaler-unit. Four kinds of list leave
 something out, and these tables fill it in:
 
 * Positional lists without OBIS codes: Kaifa's Norwegian HAN lists (list identifier
-  `KFM_001`, after the NEK HAN list definitions) and its single-value list 1. They are told
-  apart by their length.
+  `KFM_001`, after the NEK HAN list definitions) and its single-value list 1, told apart by
+  their length; Netz Burgenland's Landis+Gyr E450 lists, told apart by their shape (the
+  count and types of their values). A value must have the type its field expects.
+* Lists that carry their own push-object list (Landis+Gyr E450/E570 in Swiss
+  configurations): the codes are in the frame, but registers come without scaler-unit, so
+  their scale comes from `PUSH_LIST_SCALES`.
 * (OBIS, value) pairs without scaler-unit: Kamstrup (`Kamstrup_V0001`, Norway and Denmark)
   sends raw integers in fixed units (currents and power factors in hundredths, energy in
   10 Wh steps); Landis+Gyr's CII push sends Wh, W, varh and var unscaled. Units follow from
@@ -16,8 +20,11 @@ something out, and these tables fill it in:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
+from typing import NamedTuple
 
 
 class Kind(StrEnum):
@@ -26,6 +33,8 @@ class Kind(StrEnum):
     NUMBER = "number"
     TEXT = "text"
     DATETIME = "datetime"
+    UNKNOWN = "unknown"
+    """A number no source explains: checked for its type, never published."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +89,96 @@ _KAIFA_LISTS: dict[int, tuple[Field, ...]] = {
 }
 _KAIFA_LIST_1 = (Field("1-0:1.7.0", 0, "W"),)
 KAIFA_LIST_1 = "kaifa-list-1"
-"""Variant name of Kaifa's list 1, which carries no list identifier."""
+"""Variant name of Kaifa's list 1, one double-long-unsigned without list identifier."""
 KAIFA = "Kaifa"
 
 
-def positional_fields(list_id: str | None, count: int) -> tuple[Field, ...] | None:
-    """The fields of a positional list with `count` values, None when it is not known."""
-    if list_id is None:
-        return _KAIFA_LIST_1 if count == 1 else None
+def positional_fields(list_id: str, count: int) -> tuple[Field, ...] | None:
+    """The fields of a positional list named `list_id` with `count` values, None when it
+    is not known."""
     if list_id.startswith("KFM_"):
         return _KAIFA_LISTS.get(count)
     return None
+
+
+LANDIS_GYR = "Landis+Gyr"
+_U16, _U32, _TEXT = "long-unsigned", "double-long-unsigned", "text"
+# Netz Burgenland's E450 (security 0x30): voltages in whole volts, currents in hundredths of
+# an ampere, powers in W and energy in Wh, then the meter number; the 14-value form has three
+# more long-unsigned values before the meter number that no public source explains, so they
+# are checked for their type and left out.
+_BURGENLAND = (
+    Field("1-0:32.7.0", 0, "V"),
+    Field("1-0:52.7.0", 0, "V"),
+    Field("1-0:72.7.0", 0, "V"),
+    Field("1-0:31.7.0", -2, "A"),
+    Field("1-0:51.7.0", -2, "A"),
+    Field("1-0:71.7.0", -2, "A"),
+    Field("1-0:1.7.0", 0, "W"),
+    Field("1-0:2.7.0", 0, "W"),
+    Field("1-0:1.8.0", 0, "Wh"),
+    Field("1-0:2.8.0", 0, "Wh"),
+)
+_BURGENLAND_VALUES = (_U16,) * 6 + (_U32,) * 4
+_UNEXPLAINED = Field("", kind=Kind.UNKNOWN)
+_METER_NUMBER = Field(METER_ID, kind=Kind.TEXT)
+NETZ_BURGENLAND = "netz-burgenland"
+NETZ_BURGENLAND_14 = "netz-burgenland-14"
+
+
+class ShapedList(NamedTuple):
+    """A positional list without list identifier, known by the types of its values."""
+
+    name: str
+    manufacturer: str
+    fields: tuple[Field, ...]
+
+
+_SHAPED_LISTS: dict[tuple[str, ...], ShapedList] = {
+    (_U32,): ShapedList(KAIFA_LIST_1, KAIFA, _KAIFA_LIST_1),
+    (*_BURGENLAND_VALUES, _TEXT): ShapedList(
+        NETZ_BURGENLAND, LANDIS_GYR, (*_BURGENLAND, _METER_NUMBER)
+    ),
+    (*_BURGENLAND_VALUES, _U16, _U16, _U16, _TEXT): ShapedList(
+        NETZ_BURGENLAND_14,
+        LANDIS_GYR,
+        (*_BURGENLAND, _UNEXPLAINED, _UNEXPLAINED, _UNEXPLAINED, _METER_NUMBER),
+    ),
+}
+
+
+def shaped_list(types: tuple[str, ...]) -> ShapedList | None:
+    """The positional list whose values have these types (`long-unsigned`,
+    `double-long-unsigned`, `text` for any string), None when no known list has them."""
+    return _SHAPED_LISTS.get(types)
+
+
+type Scale = tuple[int, str | None]
+"""Scaler (power of ten) and canonical unit."""
+
+PUSH_LIST_SCALES: Mapping[str, Scale] = MappingProxyType(
+    {
+        **{f"1-0:{c}.8.{e}": (0, "Wh") for c in (1, 2) for e in range(5)},
+        **{f"1-0:{c}.8.{e}": (0, "varh") for c in (3, 4) for e in range(5)},
+        **{f"1-0:{c}.7.0": (0, "W") for c in (1, 2, 21, 22, 41, 42, 61, 62)},
+        **{f"1-0:{c}.7.0": (0, "var") for c in (3, 4)},
+        **{f"1-0:{c}.7.0": (0, "V") for c in (32, 52, 72)},
+        **{f"1-0:{c}.7.0": (-2, "A") for c in (31, 51, 71)},
+    }
+)
+"""Scale of the registers of Landis+Gyr lists that carry their push-object list, whose
+registers come without scaler-unit. Energy, power and their reactive kin are unscaled Wh, W,
+varh and var, as in the same meters' CII push (`hdlc_landis_gyr_e450`); voltages whole volts
+and currents hundredths of an ampere, as the E450 sends them in Netz Burgenland's list.
+Keyed by the code with B = 0: the meters number registers on channel 0 or 1. A register
+missing here is left out; `DlmsDecoder(multipliers=...)` corrects a meter that differs."""
+
+
+def push_list_scale(a: int, c: int, d: int, e: int) -> Scale | None:
+    """Default scale of an unscaled register named in a push-object list, None if unknown."""
+    if a != 1:
+        return None
+    return PUSH_LIST_SCALES.get(f"1-0:{c}.{d}.{e}")
 
 
 # Units of unscaled electricity values, by the quantity (C group folded onto L1..L3 as in

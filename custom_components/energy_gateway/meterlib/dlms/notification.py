@@ -10,7 +10,15 @@ The body is a structure or array, laid out in one of the ways meters use:
 * the same triples flat in one structure — Netz NÖ (`obis-triples`);
 * flat (OBIS, value) pairs without scaler-unit — Kamstrup, Landis+Gyr (`obis-pairs`), scaled
   by `lists.pair_scale`;
-* positional values without OBIS — Kaifa Norway, mapped by `lists.positional_fields`.
+* positional values without OBIS — Kaifa Norway, mapped by `lists.positional_fields`, and
+  Netz Burgenland's E450, recognised by the types of its values (`lists.shaped_list`);
+* a push-object list first, then the values it names — Landis+Gyr E450/E570 in Swiss
+  configurations (`push-object-list`, see `pushlist.py`), scaled by `lists.PUSH_LIST_SCALES`.
+
+A body in none of these layouts raises UnsupportedListError: nothing is published under a
+guessed code. A push setup's logical name (0-b:25.9.e) is never taken for a value's code,
+and an OBIS-keyed list must not hold numbers without code (that is a positional list in
+which a value looked like an OBIS code).
 
 In the OBIS-keyed layouts a few values come without code: a leading list identifier
 (Kamstrup) or clock (Netz NÖ, Landis+Gyr), a trailing meter number (Netz NÖ). They are
@@ -22,9 +30,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 from typing import NamedTuple
 
-from ..core.errors import DecodeError
+from ..core.errors import DecodeError, UnsupportedListError
 from ..core.manufacturers import manufacturer_from_flag
 from ..core.model import Reading, ReadingValue
 from ..cosem.axdr import (
@@ -41,6 +50,17 @@ from ..cosem.axdr import (
 )
 from . import lists
 from .cosem_units import apply_scaler, unit_name
+from .pushlist import (
+    DATA_CLASS,
+    REGISTER_CLASSES,
+    SCALER_UNIT_ATTRIBUTE,
+    VALUE_ATTRIBUTE,
+    PushObject,
+    describes_itself,
+    is_push_setup,
+    opens_with_push_list,
+    push_objects,
+)
 
 NOTIFICATION_TAG = 0x0F
 _INVOKE_ID = 4
@@ -69,6 +89,7 @@ LAYOUT_STRUCTURES = "obis-structures"
 LAYOUT_TRIPLES = "obis-triples"
 LAYOUT_PAIRS = "obis-pairs"
 LAYOUT_POSITIONAL = "positional"
+LAYOUT_PUSH_LIST = "push-object-list"
 LOGICAL_DEVICE_NAME = "0-0:42.0.0"
 
 
@@ -178,9 +199,19 @@ def read_body(body: Data) -> Content:
     """
     items = body.value if body.tag in _CONTAINERS else (body,)
     assert isinstance(items, tuple)
+    if opens_with_push_list(items):
+        return _push_list(body, items)
     keyed, unkeyed, forms = _split(items)
     if not keyed:
-        return _positional(items)
+        return _positional(body, items)
+    uncoded = sum(1 for _, item in unkeyed if item.tag in _NUMBERS)
+    if uncoded:
+        # No known OBIS-keyed layout sends numbers without code: this is a positional list
+        # in which something merely looked like an OBIS code.
+        shape = describe_layout(body)
+        raise UnsupportedListError(
+            f"list mixing OBIS codes with {uncoded} numbers without code: {shape}", shape=shape
+        )
     list_id = next(
         (
             value.value
@@ -253,6 +284,7 @@ def _split(items: tuple[Data, ...]) -> tuple[list[_Keyed], list[tuple[int, Data]
                 and isinstance(obis, bytes)
                 and len(obis) == OBIS_LENGTH
                 and obis[0] in _OBIS_A
+                and not is_push_setup(obis)
             ):
                 scaler_unit = _scaler_unit(inner[2]) if len(inner) == 3 else None
                 keyed.append((index, obis, inner[1], scaler_unit))
@@ -264,6 +296,7 @@ def _split(items: tuple[Data, ...]) -> tuple[list[_Keyed], list[tuple[int, Data]
             and isinstance(inner, bytes)
             and len(inner) == OBIS_LENGTH
             and inner[0] in _OBIS_A
+            and not is_push_setup(inner)
             and index + 1 < count
         ):
             scaler_unit = _scaler_unit(items[index + 2]) if index + 2 < count else None
@@ -424,21 +457,52 @@ def unkeyed_readings(unkeyed: list[tuple[int, Data]], count: int) -> dict[str, t
     return readings
 
 
-def _positional(items: tuple[Data, ...]) -> Content:
-    first = items[0].value if items else None
+def _positional(body: Data, items: tuple[Data, ...]) -> Content:
+    """A list without OBIS codes: one of the known positional lists, or unsupported."""
     list_id = _plain(items[0]) if items and items[0].tag in _TEXT else None
     if not isinstance(list_id, str):
         list_id = None
-    fields = lists.positional_fields(list_id, len(items))
-    if fields is None:
-        name = list_id or (f"first value {first!r}" if items else "empty")
-        raise DecodeError(f"unknown list without OBIS codes: {len(items)} values ({name})")
+    layout = LAYOUT_POSITIONAL
+    maker: str | None
+    fields: tuple[lists.Field, ...] | None
+    if list_id is None:
+        shaped = lists.shaped_list(tuple(_kind_of(item) for item in items))
+        layout, maker, fields = shaped or (layout, None, None)
+    else:
+        maker = lists.manufacturer_from_list_id(list_id)
+        fields = lists.positional_fields(list_id, len(items))
+    if fields is None or not all(map(_fits, fields, items)):
+        shape = describe_layout(body)
+        what = "unknown list" if fields is None else "known list with values of other types"
+        raise UnsupportedListError(f"{what} without OBIS codes: {shape}", shape=shape)
     readings: dict[str, Reading] = {}
     for field, item in zip(fields, items, strict=True):
-        readings[field.obis] = _positional_reading(field, item)
-    if list_id is None:
-        return Content(readings, None, lists.KAIFA_LIST_1, lists.KAIFA)
-    return Content(readings, list_id, LAYOUT_POSITIONAL, lists.manufacturer_from_list_id(list_id))
+        if field.kind != lists.Kind.UNKNOWN:
+            readings[field.obis] = _positional_reading(field, item)
+    return Content(readings, list_id, layout, maker)
+
+
+_KINDS: dict[int, str] = {
+    Tag.LONG_UNSIGNED: "long-unsigned",
+    Tag.DOUBLE_LONG_UNSIGNED: "double-long-unsigned",
+    **dict.fromkeys(_TEXT, "text"),
+}
+
+
+def _kind_of(item: Data) -> str:
+    return _KINDS.get(item.tag, "other")
+
+
+def _fits(field: lists.Field, item: Data) -> bool:
+    """Whether a value has a type its positional field can hold."""
+    raw = item.value
+    if field.kind in (lists.Kind.NUMBER, lists.Kind.UNKNOWN):
+        return item.tag in _NUMBERS and isinstance(raw, (int, float))
+    if field.kind == lists.Kind.TEXT:
+        return item.tag in _TEXT
+    return item.tag == Tag.DATE_TIME or (
+        item.tag == Tag.OCTET_STRING and isinstance(raw, bytes) and len(raw) == DATE_TIME_LENGTH
+    )
 
 
 def _positional_reading(field: lists.Field, item: Data) -> Reading:
@@ -452,3 +516,101 @@ def _positional_reading(field: lists.Field, item: Data) -> Reading:
         return Reading(field.obis, apply_scaler(raw, field.scaler, field.unit), field.unit)
     converted = _plain(item)
     return Reading(field.obis, None if isinstance(converted, _Skip) else converted)
+
+
+def _push_list(body: Data, items: tuple[Data, ...]) -> Content:
+    """A body that opens with its push-object list: each value under the code the list gives.
+
+    Only attribute 2 (the value) of objects other than push setups is read. Registers are
+    scaled by a scaler-unit the list itself carries (attribute 3), else by
+    `lists.PUSH_LIST_SCALES`; a register of unknown scale is left out.
+    """
+    return push_list_content(body, items, push_objects(items[0]))
+
+
+def push_list_content(
+    body: Data, items: tuple[Data, ...], objects: tuple[PushObject, ...] | None
+) -> Content:
+    """What a body that opens with a push-object list says, given the list's entries
+    (None when its first element is no well-formed push-object list)."""
+    if objects is None or len(objects) != len(items) or not describes_itself(objects):
+        shape = describe_layout(body)
+        if objects is None:
+            why = "malformed push-object list"
+        elif len(objects) != len(items):
+            why = f"push-object list of {len(objects)} entries for {len(items)} elements"
+        else:
+            why = "push-object list that does not open with the push setup's own list"
+        raise UnsupportedListError(f"{why}: {shape}", shape=shape)
+    scaler_units = {
+        entry.obis: scaler_unit
+        for entry, item in zip(objects, items, strict=True)
+        if entry.attribute == SCALER_UNIT_ATTRIBUTE
+        and entry.class_id in REGISTER_CLASSES
+        and (scaler_unit := _scaler_unit(item)) is not None
+    }
+    readings: dict[str, Reading] = {}
+    for entry, item in zip(objects[1:], items[1:], strict=True):
+        reading = _pushed_reading(entry, item, scaler_units)
+        if reading is not None:
+            readings.setdefault(reading.obis, reading)
+    if not readings:
+        shape = describe_layout(body)
+        raise UnsupportedListError(
+            f"push-object list names nothing this decoder reads: {shape}", shape=shape
+        )
+    return Content(readings, None, LAYOUT_PUSH_LIST, maker_of(None, readings))
+
+
+def _pushed_reading(
+    entry: PushObject, item: Data, scaler_units: dict[bytes, tuple[int, int]]
+) -> Reading | None:
+    obis = entry.obis
+    if (
+        entry.attribute != VALUE_ATTRIBUTE
+        or entry.data_index != 0
+        or is_push_setup(obis)
+        or obis[0] not in _OBIS_A
+    ):
+        return None  # names, scaler-units, parts of values, other media: not readings here
+    code = obis_text(obis)
+    raw = item.value
+    if item.tag in _NUMBERS and isinstance(raw, (int, float)):
+        if entry.class_id in REGISTER_CLASSES or obis[0] == 1:
+            scaler_unit = scaler_units.get(obis)
+            if scaler_unit is not None:
+                unit = unit_name(scaler_unit[1])
+                return Reading(code, apply_scaler(raw, scaler_unit[0], unit), unit)
+            scale = lists.push_list_scale(obis[0], obis[2], obis[3], obis[4])
+            if scale is None:
+                return None  # its scale is not known: left out rather than guessed
+            return Reading(code, apply_scaler(raw, *scale), scale[1])
+        if entry.class_id != DATA_CLASS:
+            return None
+    return reading_of(code, obis, item, None, None)
+
+
+def describe_layout(body: Data) -> str:
+    """A short description of a body's shape for messages and diagnostics:
+    `structure(11): long-unsigned x6, double-long-unsigned x4, octet-string`."""
+    items = body.value if body.tag in _CONTAINERS else (body,)
+    assert isinstance(items, tuple)
+    names = (
+        f"{_type_name(item.tag)}({len(item.value)})"
+        if item.tag in _CONTAINERS and isinstance(item.value, tuple)
+        else _type_name(item.tag)
+        for item in items
+    )
+    runs = []
+    for name, run in groupby(names):
+        count = sum(1 for _ in run)
+        runs.append(name if count == 1 else f"{name} x{count}")
+    head = f"{_type_name(body.tag)}({len(items)})" if body.tag in _CONTAINERS else "value"
+    return f"{head}: {', '.join(runs)}" if runs else head
+
+
+def _type_name(tag: int) -> str:
+    try:
+        return Tag(tag).name.lower().replace("_", "-")
+    except ValueError:
+        return f"tag 0x{tag:02X}"
