@@ -210,6 +210,9 @@ class SimulatedMepMeter:
             initial_sequence = random.Random(seed).randrange(_MODULUS)
         self.expected_sequence = initial_sequence % _MODULUS
         self.counters = MeterCounters()
+        self.reads: list[tuple[int, int, int]] = []
+        """Every table read executed: (table, offset, count)."""
+        self._drop_next = 0
 
     # --- the household, as the meter measures it -----------------------------------------
 
@@ -325,6 +328,10 @@ class SimulatedMepMeter:
             )
         return None
 
+    def drop_next(self, replies: int) -> None:
+        """Swallow the next `replies` replies (the requests are still executed)."""
+        self._drop_next += replies
+
     def jump_sequence(self, steps: int) -> None:
         """Advance the meter's counter as uplink traffic or a reconfiguration (+25) does."""
         self.expected_sequence = (self.expected_sequence + steps) % _MODULUS
@@ -376,6 +383,7 @@ class SimulatedMepMeter:
             return bytes([_TABLE_NOT_POSSIBLE])
         if count is None:
             count = len(data)
+        self.reads.append((int.from_bytes(command[1:3], "big"), offset, count))
         # A read past the table's end is zero-filled (the optical port's behaviour).
         chunk = data[offset : offset + count].ljust(count, b"\x00")
         if 3 + count + DIGEST_SIZE > MAX_MESSAGE:
@@ -384,6 +392,10 @@ class SimulatedMepMeter:
 
     def _deliver(self, message: bytes) -> bytes | None:
         rng = self._fault_rng
+        if self._drop_next:
+            self._drop_next -= 1
+            self.counters.dropped += 1
+            return None
         if rng.random() < self.faults.drop_rate:
             self.counters.dropped += 1
             return None

@@ -210,7 +210,7 @@ class MepClient:
                 await self._read(BT01, 0, BT01_READ)
             )
             serial = decode_serial(await self._read(ET03, 0, ET03_SERIAL_READ))
-            self._dimensions = decode_dimensions(await self._read(BT21, 0, BT21_READ))
+            await self._read_dimensions()
             self._identity = MepIdentity(manufacturer, model, firmware, serial)
             return self._identity
 
@@ -223,19 +223,7 @@ class MepClient:
         """
         identity = self._identity or await self.identify()
         async with self._lock:
-            dimensions = self._dimensions
-            if dimensions is None:  # the meter's counter jumped: maybe reconfigured
-                dimensions = decode_dimensions(await self._read(BT21, 0, BT21_READ))
-                self._dimensions = dimensions
-            readings: dict[str, Reading] = {}
-            if dimensions.registers_count:
-                readings |= decode_registers(
-                    await self._read(BT23, dimensions.registers_offset, dimensions.registers_count)
-                )
-            if dimensions.present_count:
-                readings |= decode_present_values(
-                    await self._read(BT28, dimensions.present_offset, dimensions.present_count)
-                )
+            readings = await self._read_values()
             clock = decode_clock(await self._read(BT52, 0, BT52_READ))
         return Snapshot(
             format=SNAPSHOT_FORMAT,
@@ -246,6 +234,32 @@ class MepClient:
             header=identity.manufacturer,
             encrypted=self.encrypted,
         )
+
+    async def _read_values(self) -> dict[str, Reading]:
+        """BT23 and BT28 at the offsets BT21 gives, re-reading BT21 after a counter jump."""
+        for _ in range(MAX_RESYNCS):
+            dimensions = self._dimensions or await self._read_dimensions()
+            readings: dict[str, Reading] = {}
+            if dimensions.registers_count:
+                readings |= decode_registers(
+                    await self._read(BT23, dimensions.registers_offset, dimensions.registers_count)
+                )
+            if dimensions.present_count:
+                readings |= decode_present_values(
+                    await self._read(BT28, dimensions.present_offset, dimensions.present_count)
+                )
+            if self._dimensions is not None:
+                return readings
+            # The meter's counter jumped during these reads (see `_adopt_sequence`): the
+            # values count only if the dimensions they were placed by still hold.
+            if await self._read_dimensions() == dimensions:
+                return readings
+        raise SequenceError("The meter's sequence counter keeps jumping; values not trusted")
+
+    async def _read_dimensions(self) -> Dimensions:
+        dimensions = decode_dimensions(await self._read(BT21, 0, BT21_READ))
+        self._dimensions = dimensions
+        return dimensions
 
     async def read_table(self, table: int, offset: int, count: int) -> bytes:
         """Read `count` bytes of a table from `offset`, in partial reads within 476 bytes."""
