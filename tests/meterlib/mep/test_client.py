@@ -16,10 +16,12 @@ from custom_components.energy_gateway.meterlib.links import (
 )
 from custom_components.energy_gateway.meterlib.mep import (
     ByteCountError,
+    FramingError,
     MepClient,
     MepIdentity,
     MeterNotAnsweringError,
     RequestRefusedError,
+    SequenceError,
 )
 from custom_components.energy_gateway.meterlib.mep.frames import MAX_MESSAGE, MAX_READ_COUNT
 from custom_components.energy_gateway.meterlib.model import Snapshot
@@ -292,3 +294,30 @@ def test_constructor_refusals() -> None:
         MepClient(link, b"short")
     with pytest.raises(ValueError, match="rts"):
         MepClient(link, bytes(16), rts="sometimes")  # type: ignore[arg-type]
+
+
+async def test_a_meter_that_never_accepts_the_sequence() -> None:
+    class StubbornMeter(SimulatedMepMeter):
+        def respond(self, message: bytes) -> bytes | None:
+            self.expected_sequence = (self.expected_sequence + 100) % (1 << 32)
+            return super().respond(message)
+
+    meter = StubbornMeter(clock=lambda: FROZEN)
+    async with tcp_client(meter) as client:
+        with pytest.raises(SequenceError, match="keeps rejecting"):
+            await client.identify()
+    assert (client.stats.requests, client.stats.resyncs) == (4, 3)  # three adoptions, then no more
+
+
+async def test_a_reply_cut_short_is_rejected_not_read() -> None:
+    class CuttingMeter(SimulatedMepMeter):
+        def _deliver(self, message: bytes) -> bytes | None:
+            reply = super()._deliver(message)
+            return None if reply is None else reply[:-3]
+
+    meter = CuttingMeter(clock=lambda: FROZEN)
+    async with tcp_client(meter) as client:
+        with pytest.raises(FramingError, match="cut short"):
+            await client.identify()
+    assert client.stats.framing_failures == 3  # the request and its two retries
+    assert client.stats.digest_failures == 0
