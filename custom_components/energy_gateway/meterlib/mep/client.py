@@ -190,7 +190,12 @@ class MepClient:
         """Open the link, assert ENABLE and let the port settle; raise LinkError."""
         await self._link.open()
         if self._rts != "off":
-            await self._drive_enable(enabled=True)
+            try:
+                await self._drive_enable(enabled=True)
+            except LinkError as err:
+                raise LinkError(
+                    f"{err} (choose rts 'off' when ENABLE is not wired to RTS)"
+                ) from err
             await asyncio.sleep(self._settle_time)
         await self._discard_pending()
 
