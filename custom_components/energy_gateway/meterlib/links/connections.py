@@ -207,6 +207,20 @@ class SerialLink(_StreamLink):
             raise serial_open_error(settings.path, err) from err
         self._attach(reader, writer)
 
+    async def set_rts(self, active: bool) -> None:
+        """Assert (True) or release (False) RTS, e.g. the ENABLE line of an MEP port.
+
+        Raises LinkError when the port has no modem lines (pseudo-terminals, some bridges).
+        """
+        writer = self._require_open()[1]
+        port = getattr(writer.transport, "serial", None)
+        if port is None:
+            raise LinkError(f"{self._description} is closing")
+        try:
+            port.rts = active
+        except (OSError, ValueError) as err:  # SerialException is an OSError too
+            raise LinkError(f"Cannot drive RTS on {self._description}: {err}") from err
+
 
 def serial_open_error(path: str, err: OSError | ValueError | termios.error) -> LinkError:
     """Translate a failure to open a serial port into the matching LinkError."""
