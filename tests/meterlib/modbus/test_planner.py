@@ -117,6 +117,21 @@ def test_split_block() -> None:
     assert split_block(quarters[0]) == [quarters[0]]
 
 
+@settings(max_examples=200, deadline=None)
+@given(specs=register_sets(), data=st.data())
+def test_refused_registers_are_never_spanned(
+    specs: list[RegisterSpec], data: st.DataObject
+) -> None:
+    refused = data.draw(st.lists(st.sampled_from(specs), unique=True)) if specs else []
+    wanted = [spec for spec in specs if spec not in refused]
+    blocks = plan_reads(wanted, avoid=refused, request_overhead=TCP_REQUEST_OVERHEAD)
+    assert sorted(_covered(blocks), key=lambda s: s.name) == sorted(wanted, key=lambda s: s.name)
+    for block in blocks:
+        for spec in refused:
+            if spec.fc == block.fc:
+                assert spec.end <= block.address or spec.address >= block.end
+
+
 @pytest.mark.parametrize("overhead", [0, 50])
 def test_duplicates_are_read_once(overhead: int) -> None:
     spec = RegisterSpec("a", "1-0:1.7.0", 10, 3, DataType.U16, 1)

@@ -59,21 +59,32 @@ def plan_reads(
     max_count: int = MAX_READ_REGISTERS,
     read_holes: bool = True,
     request_overhead: int = RTU_REQUEST_OVERHEAD,
+    avoid: Iterable[RegisterSpec] = (),
 ) -> list[ReadBlock]:
     """Cut the registers into the cheapest list of blocks, each at most `max_count`
-    registers, spanning holes only when `read_holes`; sorted by function code and address."""
+    registers, spanning holes only when `read_holes` and never the registers of `avoid`
+    (ones the meter refused); sorted by function code and address."""
     max_count = max(1, min(max_count, MAX_READ_REGISTERS))
     by_fc: dict[FunctionCode, list[RegisterSpec]] = {}
     for spec in sorted(set(registers), key=lambda spec: (spec.fc, spec.address, spec.count)):
         by_fc.setdefault(spec.fc, []).append(spec)
     blocks: list[ReadBlock] = []
-    for specs in by_fc.values():
-        blocks += _cheapest_cut(specs, max_count, read_holes, request_overhead)
+    for fc, specs in by_fc.items():
+        barriers = [(spec.address, spec.end) for spec in avoid if spec.fc == fc]
+        blocks += _cheapest_cut(specs, max_count, read_holes, request_overhead, barriers)
     return blocks
 
 
+def _crosses(start: int, end: int, barriers: list[tuple[int, int]]) -> bool:
+    return any(low < end and high > start for low, high in barriers)
+
+
 def _cheapest_cut(
-    specs: list[RegisterSpec], max_count: int, read_holes: bool, overhead: int
+    specs: list[RegisterSpec],
+    max_count: int,
+    read_holes: bool,
+    overhead: int,
+    barriers: list[tuple[int, int]],
 ) -> list[ReadBlock]:
     """Optimal partition of sorted registers into contiguous runs of the sorted list."""
     count = len(specs)
@@ -90,6 +101,8 @@ def _cheapest_cut(
                 break
             if start < end - 1 and specs[start].end > specs[start + 1].address:
                 break  # overlapping entries (a broken user map): never one block
+            if barriers and _crosses(specs[start].address, block_end, barriers):
+                break
             cost = best[start] + overhead + span
             if best[end] < 0 or cost < best[end]:
                 best[end], cut[end] = cost, start

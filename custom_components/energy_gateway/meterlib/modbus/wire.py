@@ -65,3 +65,43 @@ class LineTiming:
         """What one extra request costs, in registers read: the gap worth over-reading."""
         overhead = self.read_time(0, turnaround)
         return max(1, round(overhead / (2 * self.char_time)))
+
+
+@dataclass(slots=True)
+class BusLedger:
+    """What went over the bus: requests by outcome, registers, bytes and timeouts waited.
+
+    Enough to compute the wire time of a scan or a cycle for any line speed
+    (`wire_time`), whatever link the requests actually took (TCP in tests and benchmarks).
+    """
+
+    answered: int = 0
+    registers: int = 0
+    exceptions: int = 0
+    silent: int = 0
+    timeout_waited: float = 0.0
+    """Sum of the timeouts of unanswered requests, in seconds."""
+
+    @property
+    def requests(self) -> int:
+        """Every request sent."""
+        return self.answered + self.exceptions + self.silent
+
+    @property
+    def bytes(self) -> int:
+        """Request and reply bytes in RTU framing."""
+        replies = self.answered * RESPONSE_OVERHEAD_BYTES + 2 * self.registers
+        return self.requests * REQUEST_BYTES + replies + self.exceptions * EXCEPTION_BYTES
+
+    def wire_time(self, line: LineTiming, turnaround: float = 0.0) -> float:
+        """Seconds these requests take on `line`, each answer after `turnaround`."""
+        answered = self.answered * line.read_time(0, turnaround)
+        answered += 2 * self.registers * line.char_time
+        exceptions = self.exceptions * line.exception_time(turnaround)
+        silent = self.silent * line.silent_time(0.0) + self.timeout_waited
+        return answered + exceptions + silent
+
+    def reset(self) -> None:
+        """Start counting again."""
+        self.answered = self.registers = self.exceptions = self.silent = 0
+        self.timeout_waited = 0.0
