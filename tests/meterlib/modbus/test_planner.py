@@ -42,7 +42,7 @@ def _covered(blocks: list[ReadBlock]) -> list[RegisterSpec]:
     return [spec for block in blocks for spec in block.registers]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     specs=register_sets(),
     max_count=st.integers(4, 125),
@@ -117,7 +117,7 @@ def test_split_block() -> None:
     assert split_block(quarters[0]) == [quarters[0]]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(specs=register_sets(), data=st.data())
 def test_refused_registers_are_never_spanned(
     specs: list[RegisterSpec], data: st.DataObject

@@ -293,11 +293,14 @@ def _set_request_timeout(
 
 
 class _ExpectedSilenceFilter(logging.Filter):
-    """Drop pymodbus's error record (with a frame dump) for every unanswered request: an
-    absent or dead unit is expected here, and the poller logs it once when it goes offline."""
+    """Drop pymodbus's error records for what a scan and a fleet expect: every unanswered
+    request (with a frame dump) and, in pymodbus 3.8, every exception reply. The poller
+    logs a unit going offline once, and a disabled register once."""
+
+    _EXPECTED = ("No response received after", "Exception response ")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("No response received after")
+        return not record.getMessage().startswith(self._EXPECTED)
 
 
 _SILENCE_FILTER: Final = _ExpectedSilenceFilter()
