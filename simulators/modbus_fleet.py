@@ -11,6 +11,10 @@ about holes (exception 02 for reads spanning unmapped registers), refuse chosen 
 with exception 02: it is there, but matches no map.
 
     python -m simulators.modbus_fleet --port 5020 --meters 32 [--framing rtu]
+
+The server side is written against pymodbus 3.16's server, which asks its datastore through
+`async_getValues` (older servers use another datastore interface); the library's client side
+works with every pymodbus from 3.8.3 on.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from simulators.modbus_fleet import ModbusFleet
 
 ROOT = Path(__file__).parent.parent.parent.parent
 MODULE = "custom_components.energy_gateway.meterlib"
-FAST = ["--min-timeout", "0.05", "--timeout", "0.3"]
+FAST = ["--min-timeout", "0.1", "--timeout", "0.3"]
 PLACEMENT = {1: "meatrol", 2: "eastron_sdm630", 4: "carlogavazzi_em24", 5: "unknown"}
 
 

@@ -97,7 +97,7 @@ async def test_meter_never_heard_gets_the_full_timeout_once() -> None:
     placement = {1: "meatrol"}
     fleet = ModbusFleet.of_models(placement)
     fleet.meters[1].delay = 0.1  # slower than min_timeout, faster than timeout
-    async with serving(fleet, min_timeout=0.05, timeout=0.4) as bus:
+    async with serving(fleet, min_timeout=0.05, timeout=0.4) as bus:  # never heard: 0.4 s
         poller = FleetPoller(bus, _assign(placement))
         snapshots = await poller.poll_cycle()
         assert bus.ledger.silent == 0

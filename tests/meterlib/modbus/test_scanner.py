@@ -69,7 +69,6 @@ async def test_slow_meter_is_found_within_the_probe_timeout() -> None:
     fleet.meters[2].delay = 0.05
     async with serving(fleet, min_timeout=0.15) as bus:
         found = await bus.scan([1, 2])
-        assert bus.timeout_for(2, 1) > bus.timeout_for(1, 1)
     assert _summary(found) == {1: ("meatrol", "10000001"), 2: ("eastron_sdm630", "10000002")}
 
 

@@ -52,6 +52,9 @@ _SAMPLES: Final = 8
 _NEVER_DISCONNECT: Final = 1_000_000
 _URL_PORTS: Final = ("socket://", "rfc2217://")
 
+QUICK_SCAN: Final = range(1, 33)
+"""The quick pass: unit addresses 1-32."""
+
 type Framing = Literal["tcp", "rtu"]
 type ScanProgress = Callable[[int, "FoundMeter | None"], None]
 
@@ -268,9 +271,11 @@ class ModbusBus:
         self._timing.setdefault(unit, _UnitTiming()).samples.append(max(0.0, elapsed - wire))
 
     async def scan(
-        self, addresses: Sequence[int], progress: ScanProgress | None = None
+        self, addresses: Sequence[int] = QUICK_SCAN, progress: ScanProgress | None = None
     ) -> list[FoundMeter]:
-        """Find and identify the meters at `addresses` (see `scanner.scan_units`)."""
+        """Find and identify the meters at `addresses` (default 1-32; a full pass is
+        `range(1, 248)`), calling `progress(address, found or None)` after each; see
+        `scanner.scan_units`. Raises ValueError for an address outside 1..247."""
         from .scanner import scan_units  # noqa: PLC0415 - scanner builds on this module
 
         return await scan_units(self, addresses, progress)
