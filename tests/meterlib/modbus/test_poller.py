@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.energy_gateway.meterlib.errors import SilentBusError
+from custom_components.energy_gateway.meterlib.errors import LinkError, SilentBusError
 from custom_components.energy_gateway.meterlib.modbus.client import ModbusBus, ModbusBusSettings
 from custom_components.energy_gateway.meterlib.modbus.poller import FleetPoller, MeterAssignment
 from simulators.modbus_fleet import ModbusFleet
@@ -195,6 +195,17 @@ async def test_silent_bus_raises() -> None:
     async with serving(fleet, timeout=0.1) as bus:
         poller = FleetPoller(bus, _assign(placement))
         with pytest.raises(SilentBusError, match="no meter"):
+            await poller.poll_cycle()
+
+
+async def test_lost_connection_raises_a_link_error() -> None:
+    placement = {1: "meatrol"}
+    fleet = ModbusFleet.of_models(placement)
+    async with serving(fleet) as bus:
+        poller = FleetPoller(bus, _assign(placement))
+        assert sorted(await poller.poll_cycle()) == [1]
+        await fleet.stop()
+        with pytest.raises(LinkError):
             await poller.poll_cycle()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from custom_components.energy_gateway.meterlib.modbus.scanner import FoundMeter
+from custom_components.energy_gateway.meterlib.modbus.schema import load_maps
 from simulators.modbus_fleet import ModbusFleet
 
 from .conftest import Transport, serving
@@ -86,3 +87,19 @@ async def test_addresses_are_checked() -> None:
             await bus.scan([0, 1])
         with pytest.raises(ValueError, match=r"1\.\.247"):
             await bus.scan([248])
+
+
+async def test_every_builtin_family_is_identified() -> None:
+    families = sorted(load_maps().maps)
+    placement = dict(enumerate(families, start=1))
+    fleet = ModbusFleet.of_models(placement)
+    async with serving(fleet) as bus:
+        found = await bus.scan(sorted(placement))
+    identified = {meter.address: meter.model for meter in found}
+    # Janitza's UMG 96RM has the B-series layout and no model register: the scan cannot
+    # tell them apart and takes the B-series map (SCHEMA.md).
+    expected = {
+        address: "janitza_b_series" if model == "janitza_umg96rm" else model
+        for address, model in placement.items()
+    }
+    assert identified == expected
