@@ -113,10 +113,14 @@ def test_broken_user_files_are_reported_with_file_and_field(tmp_path: Path) -> N
     assert "a_bad_type.json: registers[0].type:" in str(by_file["a_bad_type.json"])
 
 
-def test_missing_user_directory_is_an_error_not_a_crash(tmp_path: Path) -> None:
+def test_missing_user_directory_is_empty_and_a_file_is_an_error(tmp_path: Path) -> None:
     maps = load_maps([tmp_path / "absent"])
-    assert len(maps.errors) == 1
-    assert set(maps.maps) >= FAMILIES
+    assert maps.errors == []
+    assert set(maps.maps) == FAMILIES
+    (tmp_path / "file").write_text("")
+    maps = load_maps([tmp_path / "file"])
+    assert [error.message for error in maps.errors] == ["not a directory"]
+    assert set(maps.maps) == FAMILIES
 
 
 @pytest.mark.parametrize(

@@ -164,12 +164,14 @@ class MapFieldError(ValueError):
 
 def load_maps(extra_dirs: Iterable[Path | str] = ()) -> MapCatalogue:
     """Load the built-in maps and every `*.json` of `extra_dirs` (a user map replaces the
-    built-in map of the same id); errors are collected, never raised."""
+    built-in map of the same id); errors are collected, never raised. A user directory that
+    does not exist is simply empty: it is optional."""
     catalogue = MapCatalogue()
     for directory in (BUILTIN_DIR, *map(Path, extra_dirs)):
+        if not directory.exists():
+            continue
         if not directory.is_dir():
-            if directory != BUILTIN_DIR:
-                catalogue.errors.append(MapError(str(directory), "-", "no such directory"))
+            catalogue.errors.append(MapError(str(directory), "-", "not a directory"))
             continue
         for path in sorted(directory.glob("*.json")):
             try:
