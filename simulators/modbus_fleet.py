@@ -148,6 +148,8 @@ class SimMeter:
     """Register addresses answered with exception 02 (illegal data address)."""
     busy: set[int] = field(default_factory=set)
     """Register addresses answered with exception 06 (device busy)."""
+    errors: dict[int, ExcCodes] = field(default_factory=dict)
+    """Register addresses answered with any other exception code."""
     silent_until: float = 0.0
     """monotonic() time until which the unit does not answer at all."""
     requests: int = 0
@@ -208,6 +210,9 @@ class SimMeter:
             return ExcCodes.ILLEGAL_ADDRESS
         if any(a in self.busy for a in span):
             return ExcCodes.DEVICE_BUSY
+        code = next((self.errors[a] for a in span if a in self.errors), None)
+        if code is not None:
+            return code
         words = self._words(fc, layout, span)
         return [words.get(a, 0) for a in span]
 

@@ -3,6 +3,7 @@ slow and refusing meters."""
 
 from __future__ import annotations
 
+from pymodbus.constants import ExcCodes
 import pytest
 
 from custom_components.energy_gateway.meterlib.errors import LinkError, SilentBusError
@@ -164,6 +165,39 @@ async def test_busy_block_is_skipped_for_one_cycle() -> None:
     assert "1-0:21.8.0" in second[1].readings
     assert poller.meters[1].busy_replies == 1
     assert poller.meters[1].disabled == set()
+
+
+@pytest.mark.parametrize(
+    ("code", "outcome"),
+    [
+        (ExcCodes.ILLEGAL_VALUE, "disabled"),
+        (ExcCodes.ILLEGAL_FUNCTION, "disabled"),
+        (ExcCodes.DEVICE_FAILURE, "skipped"),
+        (ExcCodes.GATEWAY_NO_RESPONSE, "silent"),
+    ],
+)
+async def test_exception_codes(code: ExcCodes, outcome: str) -> None:
+    placement = {1: "meatrol", 2: "meatrol"}
+    fleet = ModbusFleet.of_models(placement)
+    fleet.meters[1].errors = {2504: code}  # energy import L2
+    async with serving(fleet) as bus:
+        poller = FleetPoller(bus, _assign(placement))
+        snapshots = await poller.poll_cycle()
+    assert 2 in snapshots
+    state = poller.meters[1]
+    if outcome == "silent":  # a gateway reporting the unit behind it as mute
+        assert 1 not in snapshots
+        assert state.alive is False
+        return
+    readings = snapshots[1].readings
+    assert "1-0:41.8.0" not in readings
+    assert "1-0:32.7.0" in readings
+    if outcome == "disabled":
+        assert state.disabled == {"energy_import_l2"}
+        assert "1-0:61.8.0" in readings  # the rest of the block, read in pieces
+    else:
+        assert state.disabled == set()
+        assert state.busy_replies == 1
 
 
 async def test_invalid_values_are_dropped_and_counted() -> None:
