@@ -244,6 +244,15 @@ def test_missing_user_directory_is_empty_and_a_file_is_an_error(tmp_path: Path) 
             },
             "registers[1].name",
         ),
+        (
+            {
+                "registers": [
+                    {"name": "a", "obis": "1-0:32.7.0", "address": 0, "fc": 3, "type": "u32"},
+                    {"name": "b", "obis": "1-0:32.7.0", "address": 4, "fc": 3, "type": "u32"},
+                ]
+            },
+            "registers[1].obis",
+        ),
         ({"identification": {"probe": "nothing"}}, "identification.probe"),
         (
             {"identification": {"model": {"address": 1, "fc": 3, "type": "u16", "codes": {}}}},

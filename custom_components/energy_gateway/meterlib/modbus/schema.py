@@ -228,10 +228,14 @@ def parse_map(data: object, source: str = "") -> MeterMap:
 
 def _check_layout(registers: tuple[RegisterSpec, ...], max_read: int) -> None:
     names: set[str] = set()
+    codes: set[str] = set()
     for index, spec in enumerate(registers):
         if spec.name in names:
             raise MapFieldError(f"registers[{index}].name", f"duplicate name {spec.name!r}")
+        if spec.obis in codes:  # one reading per code: a second would overwrite the first
+            raise MapFieldError(f"registers[{index}].obis", f"duplicate code {spec.obis!r}")
         names.add(spec.name)
+        codes.add(spec.obis)
         if spec.count > max_read:
             raise MapFieldError(f"registers[{index}]", "wider than max_registers_per_read")
     ordered = sorted(enumerate(registers), key=lambda item: (item[1].fc, item[1].address))
