@@ -66,10 +66,11 @@ async def test_values_decode_to_the_simulated_truth_in_every_word_order() -> Non
     assert snapshots[4].value("1-0:13.7.0") == 0.95
 
 
-async def test_dead_meter_is_backed_off_and_comes_back() -> None:
+@pytest.mark.parametrize("transport", ["tcp", "rtu", "serial"])
+async def test_dead_meter_is_backed_off_and_comes_back(transport: Transport) -> None:
     placement = {1: "meatrol", 2: "eastron_sdm630", 5: "meatrol"}
     fleet = ModbusFleet.of_models(placement)
-    async with serving(fleet) as bus:
+    async with serving(fleet, transport) as bus:
         poller = FleetPoller(bus, _assign(placement))
         assert sorted(await poller.poll_cycle()) == [1, 2, 5]
         fleet.meters[2].silence()
