@@ -1,7 +1,13 @@
-"""Command line: decode captured meter output into one JSON object per message, or poll a meter.
+"""Command line: decode captured meter output, read an MEP meter, scan and poll Modbus meters;
+JSON out.
 
 python -m custom_components.energy_gateway.meterlib decode [--key HEX] [--auth-key HEX] FILE|-
 python -m custom_components.energy_gateway.meterlib mep read TARGET --key KEY [serial options]
+python -m custom_components.energy_gateway.meterlib modbus scan TARGET [--range 1-32]
+python -m custom_components.energy_gateway.meterlib modbus poll TARGET --cycles N SCAN
+
+TARGET is a serial port (`/dev/ttyUSB0`) or `host:port`; SCAN is a scan's output file, `-`
+for standard input, or `address=model,...` pairs.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ from .cosem.ciphering import AES_KEY_LENGTHS
 from .links.connections import LinkSettings, SerialSettings, TcpSettings, create_link
 from .mep.client import RESPONSE_TIMEOUT, SETTLE_TIME, MepClient
 from .mep.keys import parse_key
+from .modbus.client import ModbusBus, ModbusBusSettings
+from .modbus.poller import FleetPoller, MeterAssignment
+from .modbus.scanner import scan_units
+from .modbus.schema import load_maps
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "mep":
         return _mep_read(args)
+    if args.command == "modbus":
+        return _modbus(args)
     return _decode(args)
 
 
@@ -189,4 +201,161 @@ def _parser() -> argparse.ArgumentParser:
         help=f"seconds to wait for a reply (default {RESPONSE_TIMEOUT})",
     )
     read.add_argument("--encrypt", action="store_true", help="RC4-encrypt the requests")
+    _modbus_parser(commands)
     return parser
+
+
+def _modbus_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    modbus = commands.add_parser("modbus", help="find and read Modbus meters")
+    actions = modbus.add_subparsers(dest="action", required=True)
+    scan = actions.add_parser("scan", help="find and identify the meters on a bus")
+    poll = actions.add_parser("poll", help="read meters found by a scan")
+    for sub in (scan, poll):
+        sub.add_argument("target", help="serial port, or host:port")
+        sub.add_argument(
+            "--framing",
+            choices=["tcp", "rtu"],
+            default="tcp",
+            help="on host:port: Modbus TCP, or RTU frames through a gateway",
+        )
+        sub.add_argument("--baudrate", type=int, default=9600)
+        sub.add_argument("--parity", choices=["N", "E", "O"], default="N")
+        sub.add_argument("--stopbits", type=int, choices=[1, 2], default=1)
+        sub.add_argument("--timeout", type=float, default=1.0, help="longest wait, seconds")
+        sub.add_argument(
+            "--min-timeout",
+            type=float,
+            default=0.1,
+            help="shortest wait (what an absent unit costs), seconds",
+        )
+        sub.add_argument("--delay", type=float, default=0.0, help="pause after each request")
+        sub.add_argument(
+            "--maps",
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="extra directory of register maps (repeatable)",
+        )
+    scan.add_argument(
+        "--range",
+        dest="addresses",
+        type=_address_range,
+        default=list(range(1, 33)),
+        help="unit addresses, e.g. 1-32 or 1-10,20",
+    )
+    poll.add_argument("--cycles", type=int, default=1)
+    poll.add_argument("--interval", type=float, default=0.0, help="seconds between cycles")
+    poll.add_argument("scan", help="scan output file, - for standard input, or address=model,...")
+
+
+def _address_range(text: str) -> list[int]:
+    addresses: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.partition("-")
+            addresses += range(int(low), int(high or low) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an address range: {text!r}") from None
+    if not addresses or not all(1 <= address <= 247 for address in addresses):
+        raise argparse.ArgumentTypeError(f"addresses must be 1..247: {text!r}")
+    return addresses
+
+
+def _bus_settings(args: argparse.Namespace) -> ModbusBusSettings:
+    target: str = args.target
+    host, colon, port = target.rpartition(":")
+    common = {
+        "baudrate": args.baudrate,
+        "parity": args.parity,
+        "stopbits": args.stopbits,
+        "timeout": args.timeout,
+        "min_timeout": min(args.min_timeout, args.timeout),
+        "delay": args.delay,
+    }
+    if colon and port.isdigit() and not target.startswith("/"):
+        return ModbusBusSettings(
+            host=host.strip("[]"), port=int(port), framing=args.framing, **common
+        )
+    return ModbusBusSettings(serial_port=target, **common)
+
+
+def _modbus(args: argparse.Namespace) -> int:
+    maps = load_maps(args.maps)
+    for error in maps.errors:
+        print(f"warning: map {error}", file=sys.stderr)
+    try:
+        settings = _bus_settings(args)
+        if args.action == "scan":
+            return asyncio.run(_scan(ModbusBus(settings, maps), args.addresses))
+        assignments = _assignments(args.scan)
+        return asyncio.run(_poll(ModbusBus(settings, maps), assignments, args))
+    except (LinkError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+async def _scan(bus: ModbusBus, addresses: list[int]) -> int:
+    await bus.connect()
+    try:
+        found = await scan_units(bus, addresses)
+    finally:
+        await bus.close()
+    for meter in found:
+        print(json.dumps({"address": meter.address, "model": meter.model, "serial": meter.serial}))
+    if not found:
+        first, last = addresses[0], addresses[-1]
+        print(f"error: no unit answered on {bus.settings.target} ({first}-{last})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _assignments(source: str) -> list[MeterAssignment]:
+    """Meters to poll from a scan's JSON lines (file or stdin) or `address=model` pairs."""
+    if source != "-" and "=" in source and not Path(source).exists():
+        pairs = [item.partition("=") for item in source.split(",") if item]
+        return [MeterAssignment(int(address), model) for address, _, model in pairs]
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    meters = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            address, model = item["address"], item["model"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ValueError(f"not a scan result line: {line[:60]!r}") from None
+        if model is not None:  # units that match no map cannot be read
+            meters.append(MeterAssignment(int(address), str(model)))
+    if not meters:
+        raise ValueError(f"no known meter in {source}")
+    return meters
+
+
+async def _poll(bus: ModbusBus, meters: list[MeterAssignment], args: argparse.Namespace) -> int:
+    poller = FleetPoller(bus, meters)
+    await bus.connect()
+    got_any = False
+    try:
+        for cycle in range(1, args.cycles + 1):
+            if cycle > 1 and args.interval:
+                await asyncio.sleep(args.interval)
+            for address, snapshot in (await poller.poll_cycle()).items():
+                got_any = True
+                print(
+                    json.dumps(
+                        {
+                            "cycle": cycle,
+                            "address": address,
+                            "model": snapshot.variant,
+                            "serial": snapshot.meter_id,
+                            "readings": [_reading_to_json(r) for r in snapshot.readings.values()],
+                        }
+                    ),
+                    flush=True,
+                )
+    finally:
+        await bus.close()
+    if not got_any:
+        print(f"error: no meter answered on {bus.settings.target}", file=sys.stderr)
+        return 1
+    return 0
