@@ -13,6 +13,8 @@ from simulators.mep_meter import MepTcpServer, SimulatedMepMeter
 
 FROZEN = 1_780_000_000.0
 """A fixed meter time (2026-05-28): a frozen meter reports exactly its truth."""
+PATIENT = 1.5
+"""Response timeout of the tests' clients: a busy test host must not look like a lost reply."""
 
 
 def frozen_meter(**options: Any) -> SimulatedMepMeter:
@@ -30,7 +32,7 @@ async def tcp_client(
         TcpLink(TcpSettings("127.0.0.1", server.port)),
         meter.key if key is None else key,
         rts="off",
-        **options,
+        **({"response_timeout": PATIENT} | options),
     )
     await client.open()
     try:

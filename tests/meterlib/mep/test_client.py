@@ -38,7 +38,7 @@ from simulators.mep_meter import (
     SimulatedMepMeter,
 )
 
-from .helpers import FROZEN, MuteMeter, frozen_meter, tcp_client
+from .helpers import FROZEN, PATIENT, MuteMeter, frozen_meter, tcp_client
 
 BT21, BT28 = 0x0015, 0x001C
 # Loopback TCP needs the socket guard of the Home Assistant test plugin lifted.
@@ -185,7 +185,8 @@ async def test_rc4_encrypted_session() -> None:
 async def test_corrupted_replies_are_rejected_counted_and_never_published() -> None:
     meter = frozen_meter(faults=FaultPlan(corrupt_rate=0.25, seed=11))
     published = failed = 0
-    async with tcp_client(meter) as client:
+    # Each damaged reply costs a response window: the genuine reply might still follow.
+    async with tcp_client(meter, response_timeout=1.0) as client:
         for _ in range(6):
             try:
                 snapshot = await client.read()
@@ -254,7 +255,9 @@ async def test_garbage_replies_never_become_data() -> None:
 async def test_over_a_pseudo_terminal() -> None:
     meter = frozen_meter()
     pty = MepPtyServer(meter).start()
-    client = MepClient(SerialLink(SerialSettings(pty.path, 9600)), meter.key, rts="off")
+    client = MepClient(
+        SerialLink(SerialSettings(pty.path, 9600)), meter.key, rts="off", response_timeout=PATIENT
+    )
     try:
         await client.open()
         identity = await client.identify()
@@ -273,7 +276,7 @@ async def test_rts_on_a_port_without_modem_lines_fails_clearly() -> None:
         SerialLink(SerialSettings(pty.path, 9600)), meter.key, rts="inverted", settle_time=0
     )
     try:
-        with pytest.raises(LinkError, match=r"Cannot drive RTS .*choose rts .off."):
+        with pytest.raises(LinkError, match=r"Cannot drive RTS .*choose rts 'off'"):
             await client.open()
     finally:
         await client.close()
@@ -320,7 +323,7 @@ async def test_a_reply_cut_short_is_rejected_not_read() -> None:
             return None if reply is None else reply[:-3]
 
     meter = CuttingMeter(clock=lambda: FROZEN)
-    async with tcp_client(meter) as client:
+    async with tcp_client(meter, response_timeout=0.5) as client:
         with pytest.raises(FramingError, match="cut short"):
             await client.identify()
     assert client.stats.framing_failures == 3  # the request and its two retries

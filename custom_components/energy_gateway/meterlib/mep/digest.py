@@ -33,6 +33,21 @@ class DigestState:
         return DigestState(bytearray(self.value), self.key_index, self.bit_index)
 
 
+def _mix_table(key_bit: int) -> bytes:
+    """The reference's mixing term for every accumulator byte x (with n = ~x): the left
+    rotation of n when the key bit is set, else the negated right rotation (mod 256)."""
+    table = bytearray(256)
+    for x in range(256):
+        n = ~x & 0xFF
+        mixed = (n << 1) + (n >> 7) if key_bit else -((n >> 1) + (n << 7))
+        table[x] = mixed & 0xFF
+    return bytes(table)
+
+
+_MIX_SET: Final = _mix_table(1)
+_MIX_CLEAR: Final = _mix_table(0)
+
+
 def _key_iterations(key_length: int) -> int:
     # The reference walks the key one and a half times (six-byte keys once).
     return key_length if key_length == 6 else key_length + key_length // 2
@@ -64,10 +79,8 @@ def digest_update(key: bytes, data: bytes, state: DigestState, *, end: bool) -> 
                 else:
                     state.key_index, state.bit_index = i, 7 - v
                     return
-                n = ~(out[v] + v) & 0xFF
-                # Rotate left when the key bit is set, else subtract the right rotation.
-                mixed = (n << 1) + (n >> 7) if key_byte & 1 else -((n >> 1) + (n << 7))
-                last = (last + m + mixed) & 0xFF
+                mix = _MIX_SET if key_byte & 1 else _MIX_CLEAR
+                last = (last + m + mix[(out[v] + v) & 0xFF]) & 0xFF
                 out[v] = last
                 key_byte >>= 1
                 if v == 0:
