@@ -164,7 +164,7 @@ async def test_busy_block_is_skipped_for_one_cycle() -> None:
     assert "1-0:21.8.0" not in first[1].readings
     assert "1-0:32.7.0" in first[1].readings
     assert "1-0:21.8.0" in second[1].readings
-    assert poller.meters[1].busy_replies == 1
+    assert poller.meters[1].skipped_blocks == 1
     assert poller.meters[1].disabled == set()
 
 
@@ -198,7 +198,7 @@ async def test_exception_codes(code: ExcCodes, outcome: str) -> None:
         assert "1-0:61.8.0" in readings  # the rest of the block, read in pieces
     else:
         assert state.disabled == set()
-        assert state.busy_replies == 1
+        assert state.skipped_blocks == 1
 
 
 async def test_invalid_values_are_dropped_and_counted() -> None:
@@ -231,6 +231,12 @@ async def test_silent_bus_raises() -> None:
         poller = FleetPoller(bus, _assign(placement))
         with pytest.raises(SilentBusError, match="no meter"):
             await poller.poll_cycle()
+        with pytest.raises(SilentBusError):  # cycle 2: both re-probed
+            await poller.poll_cycle()
+        silent = bus.ledger.silent
+        with pytest.raises(SilentBusError):  # cycle 3: both backed off, nothing sent
+            await poller.poll_cycle()
+        assert bus.ledger.silent == silent == 4
 
 
 async def test_lost_connection_raises_a_link_error() -> None:

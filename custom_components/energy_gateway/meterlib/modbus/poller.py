@@ -75,7 +75,8 @@ class MeterState:
     disabled: set[str] = field(default_factory=set)
     """Names of registers the meter refused alone."""
     read_holes: bool = True
-    busy_replies: int = 0
+    skipped_blocks: int = 0
+    """Blocks left out of a cycle: busy, acknowledge, device failure, malformed reply."""
     invalid_values: int = 0
     last_success: datetime | None = None
 
@@ -113,20 +114,18 @@ class FleetPoller:
     async def poll_cycle(self) -> dict[int, Snapshot]:
         """Read every meter that is due; a meter without data this cycle has no key.
 
-        Raises `SilentBusError` when meters were due and none of the fleet answers any
-        more, `ModbusLinkError` when the link itself broke.
+        Raises `SilentBusError` while no meter of the fleet answers (dead meters are still
+        re-probed on their schedule), `ModbusLinkError` when the link itself broke.
         """
         self.cycle += 1
         snapshots: dict[int, Snapshot] = {}
-        polled = 0
         for state in self.meters.values():
             if state.alive is False and self.cycle < state.next_retry_cycle:
                 continue
-            polled += 1
             snapshot = await self._poll_meter(state)
             if snapshot is not None:
                 snapshots[state.address] = snapshot
-        if polled and not snapshots and not any(s.alive for s in self.meters.values()):
+        if self.meters and not any(state.alive for state in self.meters.values()):
             raise SilentBusError(f"no meter on {self.bus.settings.target} answers")
         return snapshots
 
@@ -177,7 +176,7 @@ class FleetPoller:
             self._decode(state, block, reply.registers, readings)
             return False
         if reply.exception_code not in _REFUSED:
-            state.busy_replies += 1  # busy, acknowledge, device failure: try next cycle
+            state.skipped_blocks += 1  # busy, device failure, malformed: try next cycle
             return False
         if len(block.registers) == 1:
             spec = block.registers[0]
@@ -301,7 +300,7 @@ def _meter_diagnostics(state: MeterState, bus: ModbusBus, cycle: int) -> dict[st
         "read_holes": state.read_holes,
         "blocks": [[block.fc, block.address, block.count] for block in state.blocks],
         "timeout_s": round(bus.timeout_for(state.address, 1), 4),
-        "busy_replies": state.busy_replies,
+        "skipped_blocks": state.skipped_blocks,
         "invalid_values": state.invalid_values,
         "last_success": state.last_success.isoformat() if state.last_success else None,
     }
