@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 import contextlib
 from dataclasses import dataclass, field
 import math
@@ -55,6 +55,9 @@ _TYPES: Final = {
     DataType.F64: ModbusTcpClient.DATATYPE.FLOAT64,
 }
 _FLOATS: Final = frozenset({DataType.F32, DataType.F64})
+# What the server takes for "this unit does not answer". Held as a typed callable: pymodbus
+# 3.13 (Home Assistant 2026.10's pin) leaves the initialiser untyped, 3.16 types it.
+_NO_SUCH_UNIT: Final[Callable[[str], Exception]] = NoSuchIdException
 _LIMITS: Final = {
     DataType.U16: (0, 0xFFFF),
     DataType.S16: (-0x8000, 0x7FFF),
@@ -279,7 +282,7 @@ class _FleetContext(ModbusServerContext):
     ) -> list[int] | list[bool] | ExcCodes:
         meter = self.fleet.meters.get(device_id)
         if meter is None or meter.silent:
-            raise NoSuchIdException(f"unit {device_id} is silent")
+            raise _NO_SUCH_UNIT(f"unit {device_id} is silent")
         if meter.delay:
             await asyncio.sleep(meter.delay)
         return meter.read(func_code, address, count)
@@ -288,7 +291,7 @@ class _FleetContext(ModbusServerContext):
         self, device_id: int, func_code: int, address: int, values: object
     ) -> ExcCodes | None:
         if device_id not in self.fleet.meters:
-            raise NoSuchIdException(f"unit {device_id} is silent")
+            raise _NO_SUCH_UNIT(f"unit {device_id} is silent")
         return ExcCodes.ILLEGAL_FUNCTION
 
     def device_ids(self) -> list[int]:
