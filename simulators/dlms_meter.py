@@ -501,21 +501,8 @@ class SimulatedMbusMeter:
         phases = reading.phases
         net = sum(phase.watts for phase in phases)
         apparent = sum(math.hypot(phase.watts, phase.reactive) for phase in phases)
-        values = {
-            "1-0:1.8.0": float(reading.import_wh),
-            "1-0:2.8.0": float(reading.export_wh),
-            "1-0:1.7.0": max(net, 0.0),
-            "1-0:2.7.0": max(-net, 0.0),
-            "1-0:13.7.0": min(abs(net) / apparent, 1.0) if apparent else 1.0,
-        }
-        for phase, volts, amps in zip(
-            phases,
-            ("1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0"),
-            ("1-0:31.7.0", "1-0:51.7.0", "1-0:71.7.0"),
-            strict=True,
-        ):
-            values[volts] = phase.volts
-            values[amps] = phase.amps
+        values = _grid_values(reading)
+        values["1-0:13.7.0"] = min(abs(net) / apparent, 1.0) if apparent else 1.0
         self.frame_counter = (self.frame_counter + 1) & _U32
         self._invoke = (self._invoke + 1) & 0x00FFFFFF
         self.plaintext, self.reported, self.units = netznoe_notification(
@@ -797,17 +784,22 @@ class _LandisGyrMeter:
 
 
 def _grid_values(reading: _Reading) -> dict[str, float]:
-    """Net power both ways, the registers, and per phase volts and amperes."""
+    """Net power both ways, the registers, and per phase volts and amperes, by OBIS code."""
     net = sum(phase.watts for phase in reading.phases)
     values = {
-        "import_w": max(net, 0.0),
-        "export_w": max(-net, 0.0),
-        "import_wh": float(reading.import_wh),
-        "export_wh": float(reading.export_wh),
+        "1-0:1.7.0": max(net, 0.0),
+        "1-0:2.7.0": max(-net, 0.0),
+        "1-0:1.8.0": float(reading.import_wh),
+        "1-0:2.8.0": float(reading.export_wh),
     }
-    for index, phase in enumerate(reading.phases, 1):
-        values[f"volts{index}"] = phase.volts
-        values[f"amps{index}"] = phase.amps
+    for phase, volts, amps in zip(
+        reading.phases,
+        ("1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0"),
+        ("1-0:31.7.0", "1-0:51.7.0", "1-0:71.7.0"),
+        strict=True,
+    ):
+        values[volts] = phase.volts
+        values[amps] = phase.amps
     return values
 
 
@@ -817,17 +809,17 @@ LANDIS_GYR_SYSTEM_TITLE: Final = b"LGZg\x73\x70\x10\x42"
 LANDIS_GYR_DEVICE_NAME: Final = "LGZ1030655933512"
 PUSH_SETUP: Final = "0-0:25.9.0"
 _PUSHED_REGISTERS: Final = (
-    # (OBIS, A-XDR type, scaler the meter counts in, unit, quantity of `_grid_values`)
-    ("1-1:1.8.0", _DOUBLE_LONG_UNSIGNED, 0, "Wh", "import_wh"),
-    ("1-1:2.8.0", _DOUBLE_LONG_UNSIGNED, 0, "Wh", "export_wh"),
-    ("1-0:1.7.0", _DOUBLE_LONG_UNSIGNED, 0, "W", "import_w"),
-    ("1-0:2.7.0", _DOUBLE_LONG_UNSIGNED, 0, "W", "export_w"),
-    ("1-0:32.7.0", _LONG_UNSIGNED, 0, "V", "volts1"),
-    ("1-0:52.7.0", _LONG_UNSIGNED, 0, "V", "volts2"),
-    ("1-0:72.7.0", _LONG_UNSIGNED, 0, "V", "volts3"),
-    ("1-0:31.7.0", _LONG_UNSIGNED, -2, "A", "amps1"),
-    ("1-0:51.7.0", _LONG_UNSIGNED, -2, "A", "amps2"),
-    ("1-0:71.7.0", _LONG_UNSIGNED, -2, "A", "amps3"),
+    # (OBIS, A-XDR type, scaler the meter counts in, unit, code in `_grid_values`)
+    ("1-1:1.8.0", _DOUBLE_LONG_UNSIGNED, 0, "Wh", "1-0:1.8.0"),
+    ("1-1:2.8.0", _DOUBLE_LONG_UNSIGNED, 0, "Wh", "1-0:2.8.0"),
+    ("1-0:1.7.0", _DOUBLE_LONG_UNSIGNED, 0, "W", "1-0:1.7.0"),
+    ("1-0:2.7.0", _DOUBLE_LONG_UNSIGNED, 0, "W", "1-0:2.7.0"),
+    ("1-0:32.7.0", _LONG_UNSIGNED, 0, "V", "1-0:32.7.0"),
+    ("1-0:52.7.0", _LONG_UNSIGNED, 0, "V", "1-0:52.7.0"),
+    ("1-0:72.7.0", _LONG_UNSIGNED, 0, "V", "1-0:72.7.0"),
+    ("1-0:31.7.0", _LONG_UNSIGNED, -2, "A", "1-0:31.7.0"),
+    ("1-0:51.7.0", _LONG_UNSIGNED, -2, "A", "1-0:51.7.0"),
+    ("1-0:71.7.0", _LONG_UNSIGNED, -2, "A", "1-0:71.7.0"),
 )
 PUSH_LIST_CODES: Final = tuple(code for code, *_ in _PUSHED_REGISTERS)
 """The registers of the simulated push-object-list push, in frame order."""
@@ -920,17 +912,17 @@ class SimulatedPushListMeter(_LandisGyrMeter):
 BURGENLAND_METER_NUMBER: Final = "30052002"
 BURGENLAND_SYSTEM_TITLE: Final = b"LGZ\x00\x01\xca\x3e\x52"
 _BURGENLAND_LIST: Final = (
-    # (OBIS, A-XDR type, scaler, unit, quantity)
-    ("1-0:32.7.0", _LONG_UNSIGNED, 0, "V", "volts1"),
-    ("1-0:52.7.0", _LONG_UNSIGNED, 0, "V", "volts2"),
-    ("1-0:72.7.0", _LONG_UNSIGNED, 0, "V", "volts3"),
-    ("1-0:31.7.0", _LONG_UNSIGNED, -2, "A", "amps1"),
-    ("1-0:51.7.0", _LONG_UNSIGNED, -2, "A", "amps2"),
-    ("1-0:71.7.0", _LONG_UNSIGNED, -2, "A", "amps3"),
-    ("1-0:1.7.0", _DOUBLE_LONG_UNSIGNED, 0, "W", "import_w"),
-    ("1-0:2.7.0", _DOUBLE_LONG_UNSIGNED, 0, "W", "export_w"),
-    ("1-0:1.8.0", _DOUBLE_LONG_UNSIGNED, 0, "Wh", "import_wh"),
-    ("1-0:2.8.0", _DOUBLE_LONG_UNSIGNED, 0, "Wh", "export_wh"),
+    # (OBIS, A-XDR type, scaler, unit), values from `_grid_values`
+    ("1-0:32.7.0", _LONG_UNSIGNED, 0, "V"),
+    ("1-0:52.7.0", _LONG_UNSIGNED, 0, "V"),
+    ("1-0:72.7.0", _LONG_UNSIGNED, 0, "V"),
+    ("1-0:31.7.0", _LONG_UNSIGNED, -2, "A"),
+    ("1-0:51.7.0", _LONG_UNSIGNED, -2, "A"),
+    ("1-0:71.7.0", _LONG_UNSIGNED, -2, "A"),
+    ("1-0:1.7.0", _DOUBLE_LONG_UNSIGNED, 0, "W"),
+    ("1-0:2.7.0", _DOUBLE_LONG_UNSIGNED, 0, "W"),
+    ("1-0:1.8.0", _DOUBLE_LONG_UNSIGNED, 0, "Wh"),
+    ("1-0:2.8.0", _DOUBLE_LONG_UNSIGNED, 0, "Wh"),
 )
 BURGENLAND_CODES: Final = tuple(code for code, *_ in _BURGENLAND_LIST)
 """The values of Netz Burgenland's list, in frame order (then the meter number)."""
@@ -982,8 +974,8 @@ class SimulatedBurgenlandMeter(_LandisGyrMeter):
         elements: list[bytes] = []
         reported: dict[str, ReportedValue] = {}
         units: dict[str, str | None] = {}
-        for code, tag, scaler, unit, quantity in _BURGENLAND_LIST:
-            encoded, reported[code] = _scaled(values[quantity], tag, scaler)
+        for code, tag, scaler, unit in _BURGENLAND_LIST:
+            encoded, reported[code] = _scaled(values[code], tag, scaler)
             elements.append(encoded)
             units[code] = unit
         if self.extended:

@@ -37,6 +37,7 @@ from pymodbus.exceptions import NoSuchIdException
 from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
+from custom_components.energy_gateway.meterlib.modbus.decode import FLOAT_TYPES, PYMODBUS_TYPES
 from custom_components.energy_gateway.meterlib.modbus.schema import (
     DataType,
     MeterMap,
@@ -44,17 +45,6 @@ from custom_components.energy_gateway.meterlib.modbus.schema import (
     load_maps,
 )
 
-_TYPES: Final = {
-    DataType.U16: ModbusTcpClient.DATATYPE.UINT16,
-    DataType.S16: ModbusTcpClient.DATATYPE.INT16,
-    DataType.U32: ModbusTcpClient.DATATYPE.UINT32,
-    DataType.S32: ModbusTcpClient.DATATYPE.INT32,
-    DataType.U64: ModbusTcpClient.DATATYPE.UINT64,
-    DataType.S64: ModbusTcpClient.DATATYPE.INT64,
-    DataType.F32: ModbusTcpClient.DATATYPE.FLOAT32,
-    DataType.F64: ModbusTcpClient.DATATYPE.FLOAT64,
-}
-_FLOATS: Final = frozenset({DataType.F32, DataType.F64})
 # What the server takes for "this unit does not answer". Held as a typed callable: pymodbus
 # 3.13 (Home Assistant 2026.10's pin) leaves the initialiser untyped, 3.16 types it.
 _NO_SUCH_UNIT: Final[Callable[[str], Exception]] = NoSuchIdException
@@ -249,18 +239,22 @@ def _in_unit(spec: RegisterSpec, quantities: dict[str, float]) -> float:
 def encode(value: float, spec: RegisterSpec) -> list[int]:
     """The registers a meter would send for `value` under this map entry."""
     raw: float = value / spec.scale
-    if spec.data_type in _FLOATS:
-        return ModbusTcpClient.convert_to_registers(raw, _TYPES[spec.data_type], spec.word_order)
+    if spec.data_type in FLOAT_TYPES:
+        return ModbusTcpClient.convert_to_registers(
+            raw, PYMODBUS_TYPES[spec.data_type], spec.word_order
+        )
     low, high = _LIMITS[spec.data_type]
     number = min(high, max(low, round(raw)))
-    return ModbusTcpClient.convert_to_registers(number, _TYPES[spec.data_type], spec.word_order)
+    return ModbusTcpClient.convert_to_registers(
+        number, PYMODBUS_TYPES[spec.data_type], spec.word_order
+    )
 
 
 def _code_words(code: str, data_type: DataType, count: int) -> list[int]:
     if data_type is DataType.TEXT:
         data = code.encode("ascii").ljust(count * 2, b" ")[: count * 2]
         return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
-    return ModbusTcpClient.convert_to_registers(int(code), _TYPES[data_type], "big")
+    return ModbusTcpClient.convert_to_registers(int(code), PYMODBUS_TYPES[data_type], "big")
 
 
 class _FleetContext(ModbusServerContext):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 from unittest.mock import PropertyMock, patch
 
@@ -11,6 +11,8 @@ import pytest
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
+
+from .fake_polled_family import FakeMeter
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -41,3 +43,12 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         return_value=True,
     ):
         yield
+
+
+@pytest.fixture
+async def fake_meter(socket_enabled: None) -> AsyncIterator[FakeMeter]:
+    """The fake polled family's meter, serving on a real TCP port of 127.0.0.1."""
+    fake = FakeMeter()
+    await fake.start()
+    yield fake
+    await fake.stop()

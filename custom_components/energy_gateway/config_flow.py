@@ -6,7 +6,7 @@ generated from the family registry at the end of this module; they all run the s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -184,7 +184,9 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     def _source(self) -> str:
         return family_of(self._data).id
 
-    async def _async_serial_step(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+    async def _async_serial_step(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Choose a serial port from the system's list, or type one; then listen."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -215,7 +217,9 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
-    async def _async_network_step(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+    async def _async_network_step(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Enter a bridge's host and port; then listen."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -244,7 +248,7 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         errors["base"] = error
         return None
 
-    async def _async_key_step(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+    async def _async_key_step(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the key (only ever shown after encrypted data was seen)."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -436,37 +440,28 @@ class EnergyGatewayOptionsFlow(OptionsFlow):
         return self.async_show_form(step_id="init", data_schema=schema)
 
 
-def _family_steps(family_id: str) -> dict[str, Any]:
-    """The steps one family adds to the flow; they all run the shared code above."""
+type _Step = Callable[
+    [EnergyGatewayConfigFlow, dict[str, Any] | None], Coroutine[Any, Any, ConfigFlowResult]
+]
+
+
+def _family_menu(family_id: str) -> _Step:
+    """The step that opens a family's connection menu."""
 
     async def menu(
         flow: EnergyGatewayConfigFlow, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         return flow._connection_menu(family_id)
 
-    async def serial(
-        flow: EnergyGatewayConfigFlow, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        return await flow._async_serial_step(user_input)
-
-    async def network(
-        flow: EnergyGatewayConfigFlow, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        return await flow._async_network_step(user_input)
-
-    async def key(
-        flow: EnergyGatewayConfigFlow, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        return await flow._async_key_step(user_input)
-
-    return {
-        f"async_step_{family_id}": menu,
-        f"async_step_{family_id}_serial": serial,
-        f"async_step_{family_id}_network": network,
-        f"async_step_{family_id}_key": key,
-    }
+    return menu
 
 
+# Every family's steps run the same code; only their ids (and so their texts) differ.
 for _family_id in FAMILIES:
-    for _name, _step in _family_steps(_family_id).items():
-        setattr(EnergyGatewayConfigFlow, _name, _step)
+    setattr(EnergyGatewayConfigFlow, f"async_step_{_family_id}", _family_menu(_family_id))
+    for _suffix, _step in (
+        ("serial", EnergyGatewayConfigFlow._async_serial_step),
+        ("network", EnergyGatewayConfigFlow._async_network_step),
+        ("key", EnergyGatewayConfigFlow._async_key_step),
+    ):
+        setattr(EnergyGatewayConfigFlow, f"async_step_{_family_id}_{_suffix}", _step)

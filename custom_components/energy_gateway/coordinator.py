@@ -38,7 +38,7 @@ from .const import (
     WRONG_KEY_THRESHOLD,
 )
 from .devices import register_devices
-from .families import create_polled_session, create_push_session, family_of
+from .families import create_polled_session, family_of, keys_of, link_settings
 from .meterlib.core.errors import DecodeError, EncryptionError, LinkError
 from .meterlib.derive.deriver import MeterData
 from .meterlib.session import PolledSession, PushSession
@@ -89,7 +89,6 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         self._wrong_key_streak = 0
         self._reauth_started = False
         self._stale_unsub: CALLBACK_TYPE | None = None
-        self._device_channels: frozenset[int] | None = None
         self.last_snapshot_time: datetime | None = None
         # `DataUpdateCoordinator.data` is typed as never None; this is the honest view.
         self.latest: MeterData | None = None
@@ -137,9 +136,9 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         self.changed_keys = {
             key for key, value in data.values.items() if previous.get(key, _MISSING) != value
         } | (previous.keys() - data.values.keys())
-        self._device_channels = register_devices(
-            dr.async_get(self.hass), self.config_entry, data, known=self._device_channels
-        )
+        # Devices follow the set of values, which rarely changes: not every message.
+        if data.values.keys() != previous.keys():
+            register_devices(dr.async_get(self.hass), self.config_entry, data)
         self._store.async_delay_save(self.session.saved_state, _CAPACITY_SAVE_DELAY)
         if self._stale:
             self._stale = False
@@ -215,8 +214,10 @@ class PushMeterCoordinator(MeterCoordinator):
         super().__init__(hass, entry, update_interval=None)
         options = entry.options
         reconnect = options.get(CONF_RECONNECT_WHEN_SILENT, DEFAULT_RECONNECT_WHEN_SILENT)
-        self.session = create_push_session(
-            entry.data,
+        self.session = PushSession(
+            family_of(entry.data),
+            link_settings(entry.data),
+            keys_of(entry.data),
             time_zone=dt_util.get_default_time_zone(),
             publish_interval=float(options.get(CONF_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL)),
             idle_timeout=2 * self.unavailable_after if reconnect else None,

@@ -34,21 +34,9 @@ def reported_channels(data: MeterData) -> frozenset[int]:
     return frozenset({0, *(mbus_channel(key) for key in data.values), *data.mbus_types})
 
 
-def register_devices(
-    registry: dr.DeviceRegistry,
-    entry: ConfigEntry,
-    data: MeterData,
-    *,
-    known: frozenset[int] | None = None,
-) -> frozenset[int]:
-    """Create or refresh the meter's devices and link sub-meters to the meter.
-
-    Returns the channels registered; with the `known` ones of a previous call and no new
-    channel, nothing is written (this runs for every published message).
-    """
+def register_devices(registry: dr.DeviceRegistry, entry: ConfigEntry, data: MeterData) -> None:
+    """Create or refresh the meter's devices and link sub-meters to the meter."""
     channels = reported_channels(data)
-    if known is not None and channels <= known:
-        return known
     snapshot = data.snapshot
     version = next(
         (str(snapshot.value(code)) for code in _VERSION_CODES if snapshot.value(code) is not None),
@@ -83,7 +71,6 @@ def register_devices(
         # exist in 2025.4; updating the registry entry works on both.
         if sub_meter.via_device_id != meter.id:
             registry.async_update_device(sub_meter.id, via_device_id=meter.id)
-    return channels
 
 
 def is_stale_device(entry: ConfigEntry, device: dr.DeviceEntry, data: MeterData | None) -> bool:

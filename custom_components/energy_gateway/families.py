@@ -7,7 +7,7 @@ family. Everything else loops over the registry.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
@@ -23,9 +23,7 @@ from .const import (
     CONF_SOURCE,
     CONNECTION_NETWORK,
 )
-from .meterlib.core.errors import DecodeError
 from .meterlib.core.family import Family, Keys
-from .meterlib.derive.deriver import MeterData
 from .meterlib.families import FAMILIES
 from .meterlib.links.connections import (
     LinkSettings,
@@ -33,7 +31,7 @@ from .meterlib.links.connections import (
     describe_link,
     serial_settings_for,
 )
-from .meterlib.session import PolledSession, PushSession
+from .meterlib.session import PolledSession
 
 DEFAULT_FAMILY = "p1"
 """Entries made before the family was stored are P1 meters."""
@@ -77,30 +75,6 @@ def keys_of(data: Mapping[str, Any]) -> Keys:
     return Keys(
         key=bytes.fromhex(key) if key else None,
         auth_key=bytes.fromhex(auth_key) if auth_key else None,
-    )
-
-
-def create_push_session(
-    data: Mapping[str, Any],
-    *,
-    time_zone: tzinfo,
-    publish_interval: float,
-    idle_timeout: float | None,
-    on_message: Callable[[MeterData | None], None],
-    on_error: Callable[[DecodeError], None],
-    on_link_state: Callable[[bool, str | None], None],
-) -> PushSession:
-    """The session of a pushing meter, unopened."""
-    return PushSession(
-        family_of(data),
-        link_settings(data),
-        keys_of(data),
-        time_zone=time_zone,
-        publish_interval=publish_interval,
-        idle_timeout=idle_timeout,
-        on_message=on_message,
-        on_error=on_error,
-        on_link_state=on_link_state,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -35,14 +35,6 @@ def fake_family_registered() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-async def meter(socket_enabled: None) -> AsyncIterator[FakeMeter]:
-    fake = FakeMeter()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
 def _entry(port: int) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
@@ -73,8 +65,10 @@ async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done()
 
 
-async def test_polled_meter_updates_on_its_interval(hass: HomeAssistant, meter: FakeMeter) -> None:
-    entry = _entry(meter.port)
+async def test_polled_meter_updates_on_its_interval(
+    hass: HomeAssistant, fake_meter: FakeMeter
+) -> None:
+    entry = _entry(fake_meter.port)
     await setup_entry(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
     coordinator = entry.runtime_data.coordinator
@@ -85,7 +79,7 @@ async def test_polled_meter_updates_on_its_interval(hass: HomeAssistant, meter: 
 
     await _poll(hass, entry)
     assert float(hass.states.get(energy).state) == pytest.approx(1000.002)
-    assert meter.reads == 2
+    assert fake_meter.reads == 2
 
     # The coordinator registered the meter's device with what the meter said of itself.
     device = device_with(dr.async_get(hass), entry, (DOMAIN, "FAKE0001"))
@@ -98,18 +92,18 @@ async def test_polled_meter_updates_on_its_interval(hass: HomeAssistant, meter: 
 
 
 async def test_polled_meter_goes_unavailable_and_comes_back(
-    hass: HomeAssistant, meter: FakeMeter
+    hass: HomeAssistant, fake_meter: FakeMeter
 ) -> None:
-    entry = _entry(meter.port)
+    entry = _entry(fake_meter.port)
     await setup_entry(hass, entry)
     energy = _energy_entity(hass)
-    port = meter.port
+    port = fake_meter.port
 
-    await meter.stop()
+    await fake_meter.stop()
     await _poll(hass, entry)
     assert hass.states.get(energy).state == STATE_UNAVAILABLE
 
-    await meter.start(port)
+    await fake_meter.start(port)
     await _poll(hass, entry)
     await _poll(hass, entry)
     assert float(hass.states.get(energy).state) > 1000
@@ -117,21 +111,21 @@ async def test_polled_meter_goes_unavailable_and_comes_back(
 
 
 async def test_polled_meter_answering_garbage_publishes_nothing(
-    hass: HomeAssistant, meter: FakeMeter
+    hass: HomeAssistant, fake_meter: FakeMeter
 ) -> None:
-    entry = _entry(meter.port)
+    entry = _entry(fake_meter.port)
     await setup_entry(hass, entry)
     energy = _energy_entity(hass)
-    meter.garbage = True
+    fake_meter.garbage = True
     await _poll(hass, entry)
     assert hass.states.get(energy).state == STATE_UNAVAILABLE
     assert entry.runtime_data.coordinator.session.stats.decode_failures == 1
 
 
-async def test_silent_polled_meter_is_retried(hass: HomeAssistant, meter: FakeMeter) -> None:
+async def test_silent_polled_meter_is_retried(hass: HomeAssistant, fake_meter: FakeMeter) -> None:
     """No meter at setup: the entry waits for it (retry), it does not fail for good."""
-    port = meter.port
-    await meter.stop()
+    port = fake_meter.port
+    await fake_meter.stop()
     entry = _entry(port)
     await setup_entry(hass, entry)
     assert entry.state is ConfigEntryState.SETUP_RETRY

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+import subprocess
+import sys
 
 from custom_components.energy_gateway.meterlib.core.crc import crc16_arc
 from custom_components.energy_gateway.meterlib.core.errors import DecodeError
 from custom_components.energy_gateway.meterlib.core.family import StreamDecoder
 from custom_components.energy_gateway.meterlib.core.model import Snapshot
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+ROOT = Path(__file__).parent.parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+CLI_MODULE = "custom_components.energy_gateway.meterlib"
 DSMR = FIXTURES / "dsmr"
 
 # Every plaintext telegram among the fixtures (file names), for sweeping tests.
@@ -53,3 +58,37 @@ def feed_in_chunks(
         results += decoder.feed(stream[pos : pos + size])
         pos, turn = pos + size, turn + 1
     return results
+
+
+def run_cli(
+    *args: str, stdin: bytes = b"", encoding: str = "utf-8"
+) -> subprocess.CompletedProcess[str]:
+    """The library's command line as a real subprocess from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", CLI_MODULE, *args],
+        input=stdin.decode(encoding),
+        capture_output=True,
+        text=True,
+        encoding=encoding,
+        cwd=ROOT,
+        check=False,
+        timeout=60,
+    )
+
+
+async def run_cli_async(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
+    """The command line as a subprocess while this event loop keeps serving a simulator:
+    exit status, standard output and standard error."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        CLI_MODULE,
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(stdin), 60)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()

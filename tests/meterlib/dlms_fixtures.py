@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+import pytest
 
 from custom_components.energy_gateway.meterlib.core.crc import crc16_x25
+from custom_components.energy_gateway.meterlib.core.errors import DecodeError
 from custom_components.energy_gateway.meterlib.core.model import Snapshot
+from custom_components.energy_gateway.meterlib.dlms import decoder as dlms_decoder
 from simulators.dlms_meter import SimulatedBurgenlandMeter, SimulatedPushListMeter
 
 DLMS = Path(__file__).parent.parent / "fixtures" / "dlms"
@@ -636,3 +639,27 @@ def simulated_pushes() -> dict[str, Simulated]:
         values = {code: (value, meter.units[code]) for code, value in meter.reported.items()}
         pushes[name] = Simulated(name, data, meter.key, meter.auth_key, meter.meter_id, values)
     return pushes
+
+
+def decode_both_paths(
+    data: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    key: bytes | None = None,
+    auth_key: bytes | None = None,
+) -> Snapshot | tuple[type[DecodeError], str]:
+    """Decode with the fast path and with the `Data` path alone; both must agree, to the
+    error's type and text. Returns what they agreed on."""
+
+    def decode() -> Snapshot | tuple[type[DecodeError], str]:
+        try:
+            return dlms_decoder.decode_message(data, key=key, auth_key=auth_key)
+        except DecodeError as err:
+            return type(err), str(err)
+
+    fast = decode()
+    with monkeypatch.context() as patch:
+        patch.setattr(dlms_decoder, "read_notifications", lambda _data: None)
+        slow = decode()
+    assert fast == slow
+    return fast

@@ -6,7 +6,6 @@ from datetime import datetime
 import json
 from pathlib import Path
 import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -18,26 +17,16 @@ from custom_components.energy_gateway.meterlib.core.model import Snapshot
 from custom_components.energy_gateway.meterlib.p1.decoder import P1Decoder
 from custom_components.energy_gateway.meterlib.p1.telegram import parse_telegram
 
-from .conftest import DSMR, ENCRYPTED_FRAME, vector
+from .conftest import DSMR, ENCRYPTED_FRAME, run_cli, vector
 
-ROOT = Path(__file__).parent.parent.parent
-MODULE = "custom_components.energy_gateway.meterlib"
 SMARTY_HEX = DSMR / "smarty_format_encrypted_synthetic_esphome_libs.hex"
 KEY_ARGS = ["--key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]
 AUTH_ARGS = ["--auth-key", "00112233445566778899AABBCCDDEEFF"]
 
 
 def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", MODULE, "decode", *args],
-        input=stdin.decode("latin-1"),
-        capture_output=True,
-        text=True,
-        encoding="latin-1",
-        cwd=ROOT,
-        check=False,
-        timeout=60,
-    )
+    """`decode` with latin-1 in and out, so arbitrary capture bytes survive the pipe."""
+    return run_cli("decode", *args, stdin=stdin, encoding="latin-1")
 
 
 def objects(stdout: str) -> list[dict[str, Any]]:

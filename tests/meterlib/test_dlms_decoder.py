@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 import json
-from pathlib import Path
 import random
-import subprocess
-import sys
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 import pytest
@@ -27,7 +24,7 @@ from custom_components.energy_gateway.meterlib.dlms import DlmsDecoder, FrameInf
 from custom_components.energy_gateway.meterlib.dlms.hdlc import frame_length as hdlc_length
 from custom_components.energy_gateway.meterlib.dlms.mbus import frame_length as mbus_length
 
-from .conftest import DSMR, ENCRYPTED_FRAME, SMARTY_AUTH_KEY, SMARTY_KEY
+from .conftest import DSMR, ENCRYPTED_FRAME, SMARTY_AUTH_KEY, SMARTY_KEY, run_cli
 from .dlms_fixtures import (
     AUTH_KEY,
     CEST,
@@ -52,7 +49,6 @@ from .dlms_fixtures import (
     wire,
 )
 
-ROOT = Path(__file__).parent.parent.parent
 NAMES = sorted(VECTORS)
 LINK_NAMES = [name for name in NAMES if VECTORS[name].format != "dlms"]
 EVN = VECTORS["at_netznoe_kaifa_ma309m_evn_doc_example"]
@@ -602,19 +598,10 @@ def test_detection_names_the_framing() -> None:
         decode_capture(b"\x0f\x00")
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "custom_components.energy_gateway.meterlib", "decode", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        timeout=60,
-    )
-
-
 def test_cli_decodes_hex_vectors() -> None:
-    result = run_cli("--key", EVN.key.hex() if EVN.key else "", str(DLMS / f"{EVN.name}.hex"))
+    result = run_cli(
+        "decode", "--key", EVN.key.hex() if EVN.key else "", str(DLMS / f"{EVN.name}.hex")
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     (line,) = result.stdout.splitlines()
@@ -632,12 +619,12 @@ def test_cli_with_authentication_key_and_without_key() -> None:
     assert LANDIS_GYR.key is not None
     assert LANDIS_GYR.auth_key is not None
     keys = ("--key", LANDIS_GYR.key.hex(), "--auth-key", LANDIS_GYR.auth_key.hex())
-    result = run_cli(*keys, str(DLMS / f"{LANDIS_GYR.name}.hex"))
+    result = run_cli("decode", *keys, str(DLMS / f"{LANDIS_GYR.name}.hex"))
     assert result.returncode == 0, result.stderr
     (obj,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert obj["format"] == "hdlc-dlms"
     assert {"obis": "1-0:1.8.0", "value": 4408736.0, "unit": "Wh"} in obj["readings"]
-    missing = run_cli(str(DLMS / "at_vkw_kaifa_ma309_nokey.hex"))
+    missing = run_cli("decode", str(DLMS / "at_vkw_kaifa_ma309_nokey.hex"))
     assert missing.returncode == 1
     assert missing.stdout == ""
     assert missing.stderr.count("\n") == 1

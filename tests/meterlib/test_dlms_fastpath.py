@@ -26,6 +26,7 @@ from .dlms_fixtures import (
     NO_KEY,
     SIMPLE_BODY,
     VECTORS,
+    decode_both_paths,
     notification,
     obis,
     scaler_unit,
@@ -90,18 +91,7 @@ def test_every_vector_is_covered() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_fast_and_data_path_agree(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     data, key, auth_key = _capture(name)
-
-    def decode() -> object:
-        try:
-            return decode_message(data, key=key, auth_key=auth_key)
-        except DecodeError as err:
-            return type(err), str(err)
-
-    fast = decode()
-    with monkeypatch.context() as patch:
-        patch.setattr(dlms_decoder, "read_notifications", lambda _data: None)
-        slow = decode()
-    assert fast == slow
+    decode_both_paths(data, monkeypatch, key=key, auth_key=auth_key)
     for plain in _plaintexts(name, monkeypatch):
         found = read_notifications(plain)
         if name in FAST:

@@ -15,8 +15,6 @@ import json
 from pathlib import Path
 import re
 import secrets
-import subprocess
-import sys
 
 import pytest
 
@@ -28,7 +26,6 @@ from custom_components.energy_gateway.meterlib.core.model import Snapshot
 from custom_components.energy_gateway.meterlib.dlms import (
     DlmsDecoder,
     decode_message,
-    decoder as dlms_decoder,
     lists,
 )
 from simulators.dlms_meter import (
@@ -39,10 +36,11 @@ from simulators.dlms_meter import (
     hdlc_block_frames,
 )
 
-from .conftest import feed_in_chunks
+from .conftest import feed_in_chunks, run_cli
 from .dlms_fixtures import (
     CEST,
     LLC,
+    decode_both_paths,
     hdlc_frame,
     notification,
     obis,
@@ -53,7 +51,6 @@ from .dlms_fixtures import (
     u32,
 )
 
-ROOT = Path(__file__).parent.parent.parent
 START = datetime(2024, 6, 12, 6, 0, tzinfo=UTC)
 PUSH_SETUP = re.compile(r"0-\d+:25\.9\.\d+")
 
@@ -158,17 +155,6 @@ def test_burgenland_values_and_identity() -> None:
         decode_message(meter.frames(START + timedelta(seconds=10)))
 
 
-def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "custom_components.energy_gateway.meterlib", "decode", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        timeout=60,
-    )
-
-
 @pytest.mark.parametrize("kind", ["push-list 0-8 with meter number", "burgenland-14"])
 def test_cli_decodes_both_forms(kind: str, tmp_path: Path) -> None:
     key, auth_key = fresh_keys("0x30")
@@ -177,7 +163,7 @@ def test_cli_decodes_both_forms(kind: str, tmp_path: Path) -> None:
     meter = METERS[kind](key, auth_key)
     capture = tmp_path / "push.hex"
     capture.write_text(meter.frames(START).hex().upper())
-    result = _run_cli("--key", key.hex(), "--auth-key", auth_key.hex(), str(capture))
+    result = run_cli("decode", "--key", key.hex(), "--auth-key", auth_key.hex(), str(capture))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     (line,) = result.stdout.splitlines()
@@ -192,7 +178,7 @@ def test_cli_reports_an_unsupported_list(tmp_path: Path) -> None:
     capture = tmp_path / "unknown.hex"
     body = structure(u16(230), u16(231), u32(5), octets(b"A1"))
     capture.write_text(hdlc_frame(LLC + notification(body)).hex())
-    result = _run_cli(str(capture))
+    result = run_cli("decode", str(capture))
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.startswith("error: UnsupportedListError: unknown list without OBIS")
@@ -298,28 +284,9 @@ def test_no_mutation_of_a_push_list_names_the_push_setup(monkeypatch: pytest.Mon
     for pos in range(body_start, len(apdu)):
         for byte in (0x00, 0x01, 0x02, 0x06, 0x09, 0x19, 0x28, 0xFF):
             mutated = apdu[:pos] + bytes((byte,)) + apdu[pos + 1 :]
-            outcome = _decode_both(mutated, monkeypatch)
+            outcome = decode_both_paths(mutated, monkeypatch)
             if isinstance(outcome, Snapshot):
                 assert not any(PUSH_SETUP.fullmatch(code) for code in outcome.readings), pos
-
-
-def _decode_both(
-    apdu: bytes, monkeypatch: pytest.MonkeyPatch
-) -> Snapshot | tuple[type[DecodeError], str]:
-    """Decode with the fast path and without it; both must agree."""
-
-    def decode() -> Snapshot | tuple[type[DecodeError], str]:
-        try:
-            return decode_message(apdu)
-        except DecodeError as err:
-            return type(err), str(err)
-
-    fast = decode()
-    with monkeypatch.context() as patch:
-        patch.setattr(dlms_decoder, "read_notifications", lambda _data: None)
-        slow = decode()
-    assert fast == slow
-    return fast
 
 
 def test_a_push_setup_name_is_never_an_obis_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -332,13 +299,13 @@ def test_a_push_setup_name_is_never_an_obis_key(monkeypatch: pytest.MonkeyPatch)
         structure(obis("1-0:2.8.0"), u32(6), scaler_unit(0, 30)),
     )
     for body in (pairs, triples):
-        snapshot = _decode_both(notification(body), monkeypatch)
+        snapshot = decode_both_paths(notification(body), monkeypatch)
         assert isinstance(snapshot, Snapshot)
         assert not any(PUSH_SETUP.fullmatch(code) for code in snapshot.readings)
         assert len(snapshot.readings) == 1
     # A number after a push setup's name is a number without code: the list is unsupported.
     numbered = structure(obis("1-0:1.8.0"), u32(5), obis("0-9:25.9.0"), u32(7))
-    outcome = _decode_both(notification(numbered), monkeypatch)
+    outcome = decode_both_paths(notification(numbered), monkeypatch)
     assert isinstance(outcome, tuple)
     assert outcome[0] is UnsupportedListError
 
@@ -363,7 +330,7 @@ def test_scaler_units_in_the_list_and_registers_of_unknown_scale(
         b"\x11\x02",
         octets(bytes.fromhex("07E8060C030C1E0000FF8880")),
     )
-    snapshot = _decode_both(notification(body), monkeypatch)
+    snapshot = decode_both_paths(notification(body), monkeypatch)
     assert isinstance(snapshot, Snapshot)
     assert {code: (r.value, r.unit) for code, r in snapshot.readings.items()} == {
         "1-0:31.7.0": (1.234, "A"),
@@ -381,14 +348,14 @@ def test_unknown_positional_list_through_the_decoder(monkeypatch: pytest.MonkeyP
     assert isinstance(result, UnsupportedListError)
     assert result.raw == data
     assert result.shape == "structure(6): long-unsigned x3, double-long-unsigned x2, octet-string"
-    assert _decode_both(notification(body), monkeypatch) == (UnsupportedListError, str(result))
+    assert decode_both_paths(notification(body), monkeypatch) == (UnsupportedListError, str(result))
     # The Burgenland shape with one value of another type is not Netz Burgenland's list.
     meter = SimulatedBurgenlandMeter(seed=1)
     meter.frames(START)
     changed = bytearray(meter.plaintext)
     first = changed.index(b"\x12", len(notification(b"")))
     changed[first] = 0x10  # long instead of long-unsigned
-    outcome = _decode_both(bytes(changed), monkeypatch)
+    outcome = decode_both_paths(bytes(changed), monkeypatch)
     assert isinstance(outcome, tuple)
     assert outcome[0] is UnsupportedListError
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC
 
 import pytest
@@ -15,21 +14,13 @@ from custom_components.energy_gateway.meterlib.session import PolledSession, Pus
 from ..fake_polled_family import FAKE_FAMILY, FakeMeter, LineSource
 
 
-@pytest.fixture
-async def meter(socket_enabled: None) -> AsyncIterator[FakeMeter]:
-    fake = FakeMeter()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
 def _session(port: int) -> PolledSession:
     settings = TcpSettings("127.0.0.1", port)
     return PolledSession(FAKE_FAMILY, LineSource(settings), "fake", time_zone=UTC)
 
 
-async def test_poll_opens_once_and_derives(meter: FakeMeter) -> None:
-    session = _session(meter.port)
+async def test_poll_opens_once_and_derives(fake_meter: FakeMeter) -> None:
+    session = _session(fake_meter.port)
     first = await session.poll()
     second = await session.poll()
     assert first.snapshot.meter_id == "FAKE0001"
@@ -44,39 +35,39 @@ async def test_poll_opens_once_and_derives(meter: FakeMeter) -> None:
     assert not session.stats.link_open
 
 
-async def test_a_counter_going_backwards_is_held_back(meter: FakeMeter) -> None:
-    session = _session(meter.port)
+async def test_a_counter_going_backwards_is_held_back(fake_meter: FakeMeter) -> None:
+    session = _session(fake_meter.port)
     await session.poll()
-    meter.energy_kwh = 10.0  # a glitch far below the last good value
+    fake_meter.energy_kwh = 10.0  # a glitch far below the last good value
     data = await session.poll()
     assert data.values["1-0:1.8.0"] == pytest.approx(1000.001)
     assert session.counter_rejections == 1
     await session.stop()
 
 
-async def test_bad_answer_is_counted_not_published(meter: FakeMeter) -> None:
-    session = _session(meter.port)
-    meter.garbage = True
+async def test_bad_answer_is_counted_not_published(fake_meter: FakeMeter) -> None:
+    session = _session(fake_meter.port)
+    fake_meter.garbage = True
     with pytest.raises(DecodeError):
         await session.poll()
     assert session.stats.decode_failures == 1
     assert list(session.recent_failures) == [b"ERR\n"]
-    meter.garbage = False
+    fake_meter.garbage = False
     assert (await session.poll()).snapshot.meter_id == "FAKE0001"
     await session.stop()
 
 
-async def test_lost_meter_is_reopened_on_the_next_poll(meter: FakeMeter) -> None:
-    session = _session(meter.port)
+async def test_lost_meter_is_reopened_on_the_next_poll(fake_meter: FakeMeter) -> None:
+    session = _session(fake_meter.port)
     await session.poll()
-    port = meter.port
-    await meter.stop()
+    port = fake_meter.port
+    await fake_meter.stop()
     with pytest.raises(LinkError):
         await session.poll()
     with pytest.raises(LinkError):
         await session.poll()  # the port is closed now: opening fails
     assert session.stats.open_failures == 1
-    await meter.start(port)
+    await fake_meter.start(port)
     assert (await session.poll()).snapshot.meter_id == "FAKE0001"
     assert session.stats.reconnects == 1
     await session.stop()

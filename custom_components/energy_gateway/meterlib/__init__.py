@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
 from .core.errors import (
@@ -17,6 +16,7 @@ from .core.errors import (
     UnsupportedListError,
     WrongKeyError,
 )
+from .core.lazy import lazy_attributes
 from .core.model import Reading, ReadingValue, Snapshot
 
 if TYPE_CHECKING:
@@ -43,9 +43,4 @@ __all__ = [
     "parse_telegram",
 ]
 
-
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(module, __name__), name)
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -143,8 +143,9 @@ def _mep_read(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mep_target(text: str) -> LinkSettings:
-    """`host:port` for a network bridge, anything else a serial device path."""
+def _target(text: str) -> LinkSettings:
+    """TARGET of every command that talks to a meter: `host:port` for a network bridge,
+    anything else a serial device path (its line settings come from the command's options)."""
     host, sep, port = text.rpartition(":")
     if sep and host and port.isdigit() and not text.startswith("/"):
         return TcpSettings(host.strip("[]"), int(port))
@@ -177,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     read = mep_commands.add_parser(
         "read", help="read identity and values once, print one JSON object"
     )
-    read.add_argument("target", type=_mep_target, help="serial port path, or host:port")
+    read.add_argument("target", type=_target, help="serial port path, or host:port")
     read.add_argument(
         "--key", type=_mep_key, required=True, help="MEP key: 20 characters or 40 hex digits"
     )
@@ -211,7 +212,7 @@ def _modbus_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     scan = actions.add_parser("scan", help="find and identify the meters on a bus")
     poll = actions.add_parser("poll", help="read meters found by a scan")
     for sub in (scan, poll):
-        sub.add_argument("target", help="serial port, or host:port")
+        sub.add_argument("target", type=_target, help="serial port, or host:port")
         sub.add_argument(
             "--framing",
             choices=["tcp", "rtu"],
@@ -262,8 +263,7 @@ def _address_range(text: str) -> list[int]:
 
 
 def _bus_settings(args: argparse.Namespace) -> ModbusBusSettings:
-    target: str = args.target
-    host, colon, port = target.rpartition(":")
+    target: LinkSettings = args.target
     common = {
         "baudrate": args.baudrate,
         "parity": args.parity,
@@ -272,11 +272,9 @@ def _bus_settings(args: argparse.Namespace) -> ModbusBusSettings:
         "min_timeout": min(args.min_timeout, args.timeout),
         "delay": args.delay,
     }
-    if colon and port.isdigit() and not target.startswith("/"):
-        return ModbusBusSettings(
-            host=host.strip("[]"), port=int(port), framing=args.framing, **common
-        )
-    return ModbusBusSettings(serial_port=target, **common)
+    if isinstance(target, TcpSettings):
+        return ModbusBusSettings(host=target.host, port=target.port, framing=args.framing, **common)
+    return ModbusBusSettings(serial_port=target.path, **common)
 
 
 def _modbus(args: argparse.Namespace) -> int:

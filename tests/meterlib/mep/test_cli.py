@@ -2,44 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from pathlib import Path
-import sys
 
 import pytest
 
 from simulators.mep_meter import DEMO_KEY, MODEL, SERIAL, MepTcpServer
 
+from ..conftest import run_cli_async
 from .helpers import MuteMeter, frozen_meter
 
-ROOT = Path(__file__).parent.parent.parent.parent
-MODULE = "custom_components.energy_gateway.meterlib"
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-async def run(*args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        MODULE,
-        "mep",
-        "read",
-        *args,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
 
 
 async def test_reads_identity_and_values() -> None:
     meter = frozen_meter()
     server = await MepTcpServer(meter).start()
     try:
-        code, out, err = await run(f"127.0.0.1:{server.port}", "--key", DEMO_KEY.decode())
+        code, out, err = await run_cli_async(
+            "mep", "read", f"127.0.0.1:{server.port}", "--key", DEMO_KEY.decode()
+        )
     finally:
         await server.close()
     assert code == 0, err
@@ -58,8 +39,13 @@ async def test_hex_key_and_rc4() -> None:
     meter = frozen_meter()
     server = await MepTcpServer(meter).start()
     try:
-        code, out, err = await run(
-            f"127.0.0.1:{server.port}", "--key", "0x" + DEMO_KEY.hex() + "00", "--encrypt"
+        code, out, err = await run_cli_async(
+            "mep",
+            "read",
+            f"127.0.0.1:{server.port}",
+            "--key",
+            "0x" + DEMO_KEY.hex() + "00",
+            "--encrypt",
         )
     finally:
         await server.close()
@@ -72,7 +58,9 @@ async def test_wrong_key_fails_in_one_line() -> None:
     meter = frozen_meter()
     server = await MepTcpServer(meter).start()
     try:
-        code, out, err = await run(f"127.0.0.1:{server.port}", "--key", "Not the right key!!!")
+        code, out, err = await run_cli_async(
+            "mep", "read", f"127.0.0.1:{server.port}", "--key", "Not the right key!!!"
+        )
     finally:
         await server.close()
     assert code == 1
@@ -84,8 +72,8 @@ async def test_wrong_key_fails_in_one_line() -> None:
 
 async def test_no_answer_fails_in_one_line() -> None:
     async with MuteMeter() as mute:
-        code, out, err = await run(
-            f"127.0.0.1:{mute.port}", "--key", DEMO_KEY.decode(), "--timeout", "0.2"
+        code, out, err = await run_cli_async(
+            "mep", "read", f"127.0.0.1:{mute.port}", "--key", DEMO_KEY.decode(), "--timeout", "0.2"
         )
     assert code == 1
     assert out == ""
@@ -94,9 +82,11 @@ async def test_no_answer_fails_in_one_line() -> None:
 
 
 async def test_missing_serial_port_and_bad_key() -> None:
-    code, _, err = await run("/dev/no-such-mep-port", "--key", DEMO_KEY.decode(), "--rts", "off")
+    code, _, err = await run_cli_async(
+        "mep", "read", "/dev/no-such-mep-port", "--key", DEMO_KEY.decode(), "--rts", "off"
+    )
     assert code == 1
     assert err == "error: Serial port /dev/no-such-mep-port does not exist\n"
-    code, _, err = await run("127.0.0.1:1", "--key", "too short")
+    code, _, err = await run_cli_async("mep", "read", "127.0.0.1:1", "--key", "too short")
     assert code == 2
     assert "20 characters (as the utility sends it) or 40 hex digits" in err

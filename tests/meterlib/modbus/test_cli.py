@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
-import sys
 from typing import Any
 
 from simulators.modbus_fleet import ModbusFleet
 
-ROOT = Path(__file__).parent.parent.parent.parent
-MODULE = "custom_components.energy_gateway.meterlib"
+from ..conftest import run_cli_async
+
 FAST = ["--min-timeout", "0.1", "--timeout", "0.3"]
 PLACEMENT = {1: "meatrol", 2: "eastron_sdm630", 4: "carlogavazzi_em24", 5: "unknown"}
 
 
 async def cli(*args: str, stdin: str = "") -> tuple[int, list[dict[str, Any]], str]:
-    """Run the command line while this event loop keeps serving the simulator."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        MODULE,
-        "modbus",
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), 60)
-    lines = [json.loads(line) for line in stdout.decode().splitlines()]
-    assert process.returncode is not None
-    return process.returncode, lines, stderr.decode()
+    """Run `modbus ...` while this event loop keeps serving the simulator; JSON lines out."""
+    code, stdout, stderr = await run_cli_async("modbus", *args, stdin=stdin.encode())
+    return code, [json.loads(line) for line in stdout.splitlines()], stderr
 
 
 async def test_scan_then_poll_the_scan_output(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import struct
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.energy_gateway.meterlib.core.errors import DecodeError, RegisterValueError
+from custom_components.energy_gateway.meterlib.core.errors import DecodeError
 from custom_components.energy_gateway.meterlib.modbus.decode import (
     decode_code,
     decode_raw,
@@ -16,6 +16,7 @@ from custom_components.energy_gateway.meterlib.modbus.decode import (
     decode_text,
     decode_value,
 )
+from custom_components.energy_gateway.meterlib.modbus.errors import RegisterValueError
 from custom_components.energy_gateway.meterlib.modbus.schema import (
     DataType,
     ModelCode,

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pymodbus.constants import ExcCodes
 import pytest
 
-from custom_components.energy_gateway.meterlib.core.errors import LinkError, SilentBusError
+from custom_components.energy_gateway.meterlib.core.errors import LinkError
 from custom_components.energy_gateway.meterlib.modbus.client import ModbusBus, ModbusBusSettings
+from custom_components.energy_gateway.meterlib.modbus.errors import SilentBusError
 from custom_components.energy_gateway.meterlib.modbus.poller import FleetPoller, MeterAssignment
 from simulators.modbus_fleet import ModbusFleet
 

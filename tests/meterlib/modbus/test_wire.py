@@ -7,16 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.energy_gateway.meterlib.core.errors import (
-    BusUnreachableError,
-    LinkError,
-    PortNotFoundError,
-)
+from custom_components.energy_gateway.meterlib.core.errors import LinkError, PortNotFoundError
 from custom_components.energy_gateway.meterlib.modbus.client import (
     UNIT_KEYWORD,
     ModbusBus,
     ModbusBusSettings,
 )
+from custom_components.energy_gateway.meterlib.modbus.errors import BusUnreachableError
 from custom_components.energy_gateway.meterlib.modbus.scanner import scan_units
 from custom_components.energy_gateway.meterlib.modbus.schema import load_maps
 from custom_components.energy_gateway.meterlib.modbus.wire import BusLedger, LineTiming

@@ -62,20 +62,3 @@ class PortNotFoundError(LinkError):
 
 class PortPermissionError(LinkError):
     """The serial device exists but may not be opened by this user."""
-
-
-class RegisterValueError(DecodeError):
-    """A Modbus register block holds no valid value: NaN, infinity, an invalid marker, or a
-    reply of the wrong length."""
-
-
-class ModbusLinkError(LinkError):
-    """A Modbus bus (serial line, TCP meter or gateway) cannot be used."""
-
-
-class BusUnreachableError(ModbusLinkError):
-    """The TCP host or gateway refused or did not accept the connection."""
-
-
-class SilentBusError(ModbusLinkError):
-    """The link is open but no unit on it answered."""

@@ -86,8 +86,3 @@ class Family:
     )
     """Link-layer facts for a bug report (framing, security, counters); may hold identities
     that the caller redacts."""
-
-
-def decode_all(decoder: StreamDecoder, data: bytes) -> list[Snapshot | DecodeError]:
-    """Feed a whole capture and flush what is left."""
-    return decoder.feed(data) + decoder.flush()

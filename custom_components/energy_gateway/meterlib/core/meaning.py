@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
-import re
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
+
+from .obis import parse_obis
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -442,8 +443,6 @@ SYNTHETIC: Final[frozenset[str]] = frozenset(_SYNTHETIC_SPECS)
 # What a lookup found: the table entry, the translation key and its placeholders.
 type _Found = tuple[_Spec, str, tuple[tuple[str, str], ...]]
 
-_CODE: Final = re.compile(r"(\d{1,3})-(\d{1,3}):(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
-
 
 def describe(
     obis: str, unit: str | None = None, mbus_type: int | None = None, *, text: bool = False
@@ -463,9 +462,9 @@ def _describe(obis: str, unit: str | None, mbus_type: int | None, text: bool) ->
     synthetic = _SYNTHETIC_SPECS.get(obis)
     if synthetic is not None:
         return _build(synthetic, synthetic.key, (), unit)
-    match = _CODE.fullmatch(obis)
-    if match is not None:
-        a, b, c, d, e = (int(group) for group in match.groups())
+    code = parse_obis(obis)
+    if code is not None:
+        a, b, c, d, e = code
         if a == 1:
             found = _electricity(c, d, e)
         elif a == 0 and b == 0:

@@ -6,8 +6,9 @@ finder) does not pull in the whole decoder and its ciphering.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from ..core.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ..core.frame import FrameInfo
@@ -17,9 +18,4 @@ _LAZY = {"DlmsDecoder": ".decoder", "decode_message": ".decoder", "FrameInfo": "
 
 __all__ = ["DlmsDecoder", "FrameInfo", "decode_message"]
 
-
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(module, __name__), name)
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import math
-import re
 from types import MappingProxyType
 
 from ..core.model import Reading
+from ..core.obis import parse_obis
 
-_CODE = re.compile(r"\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}")
 _SIGNIFICANT = 15  # digits kept: 2301 * 0.1 is 230.1, not 230.10000000000002
 
 
@@ -23,7 +22,7 @@ def check_multipliers(multipliers: Mapping[str, float]) -> Mapping[str, float]:
     """A read-only copy of `multipliers`; ValueError for a bad code or factor."""
     checked: dict[str, float] = {}
     for code, factor in multipliers.items():
-        if not isinstance(code, str) or not _CODE.fullmatch(code):
+        if not isinstance(code, str) or parse_obis(code) is None:
             raise ValueError(f"multiplier code {code!r} is not an OBIS code A-B:C.D.E")
         if (
             isinstance(factor, bool)

@@ -26,12 +26,8 @@ from pymodbus.client.mixin import ModbusClientMixin
 from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.framer import FramerType
 
-from ..core.errors import (
-    BusUnreachableError,
-    ModbusLinkError,
-    PortNotFoundError,
-    PortPermissionError,
-)
+from ..core.errors import PortNotFoundError, PortPermissionError
+from .errors import BusUnreachableError, ModbusLinkError
 from .schema import FunctionCode, MapCatalogue, load_maps
 from .wire import BusLedger, LineTiming, Parity
 

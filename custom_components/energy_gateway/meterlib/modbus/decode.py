@@ -14,11 +14,11 @@ from typing import Final
 
 from pymodbus.client import ModbusTcpClient
 
-from ..core.errors import RegisterValueError
+from .errors import RegisterValueError
 from .schema import DataType, ModelCode, RegisterSpec, WordOrder
 
 _CONVERT: Final = ModbusTcpClient.convert_from_registers
-_PYMODBUS_TYPES: Final = {
+PYMODBUS_TYPES: Final = {
     DataType.U16: ModbusTcpClient.DATATYPE.UINT16,
     DataType.S16: ModbusTcpClient.DATATYPE.INT16,
     DataType.U32: ModbusTcpClient.DATATYPE.UINT32,
@@ -28,7 +28,8 @@ _PYMODBUS_TYPES: Final = {
     DataType.F32: ModbusTcpClient.DATATYPE.FLOAT32,
     DataType.F64: ModbusTcpClient.DATATYPE.FLOAT64,
 }
-_FLOATS: Final = frozenset({DataType.F32, DataType.F64})
+"""How pymodbus names each numeric register type (the simulator encodes with it too)."""
+FLOAT_TYPES: Final = frozenset({DataType.F32, DataType.F64})
 _SIGNED: Final = frozenset({DataType.S16, DataType.S32, DataType.S64})
 # Significant digits a decoded value keeps: float32 carries ~7, the rest is conversion noise
 # (230.1 as float32 is 230.10000610…; 2301 * 0.1 is 230.10000000000002).
@@ -46,7 +47,7 @@ def decode_raw(registers: Sequence[int], data_type: DataType, word_order: WordOr
     if not all(0 <= register <= 0xFFFF for register in registers):
         raise RegisterValueError("register value outside 0..65535")
     # A copy: pymodbus 3.8 reverses the caller's list in place for little word order.
-    value = _CONVERT(list(registers), _PYMODBUS_TYPES[data_type], word_order)
+    value = _CONVERT(list(registers), PYMODBUS_TYPES[data_type], word_order)
     if not isinstance(value, int | float):
         raise RegisterValueError(f"{data_type} did not convert to a number")
     return value
@@ -70,7 +71,7 @@ def decode_value(
     raw = decode_raw(registers, spec.data_type, spec.word_order)
     if invalid_all_ones and is_invalid_marker(registers, spec.data_type):
         raise RegisterValueError(f"{spec.name}: invalid marker")
-    if spec.data_type in _FLOATS and not math.isfinite(raw):
+    if spec.data_type in FLOAT_TYPES and not math.isfinite(raw):
         raise RegisterValueError(f"{spec.name}: not a finite number")
     digits = _DIGITS.get(spec.data_type, _DEFAULT_DIGITS)
     value = float(f"{raw * spec.scale:.{digits}g}")

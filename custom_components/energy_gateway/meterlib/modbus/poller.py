@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 import logging
 from typing import TYPE_CHECKING, Final
 
-from ..core.errors import DecodeError, SilentBusError
+from ..core.errors import DecodeError
 from ..core.model import Reading, Snapshot
 from .client import Outcome
 from .decode import decode_value
+from .errors import SilentBusError
 from .planner import (
     RTU_REQUEST_OVERHEAD,
     TCP_REQUEST_OVERHEAD,

@@ -16,6 +16,8 @@ from pathlib import Path
 import re
 from typing import Final, Literal
 
+from ..core.obis import parse_obis
+
 SCHEMA_ID: Final = "energy-gateway/modbus-map/1"
 BUILTIN_DIR: Final = Path(__file__).parent / "maps"
 MAX_READ_REGISTERS: Final = 125
@@ -24,7 +26,6 @@ MAX_READ_REGISTERS: Final = 125
 type WordOrder = Literal["big", "little"]
 type FunctionCode = Literal[3, 4]
 
-_OBIS: Final = re.compile(r"\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}")
 _MAP_ID: Final = re.compile(r"[a-z0-9_]{1,64}")
 _UNITS: Final = frozenset({"W", "kW", "Wh", "kWh", "V", "A", "Hz", "var", "varh", "VA", "VAh"})
 
@@ -290,7 +291,7 @@ def _register(data: object, where: str, *, text_allowed: bool) -> RegisterSpec:
     if data_type is DataType.TEXT and not text_allowed:
         raise MapFieldError(f"{where}.type", "text is only allowed for identification")
     obis = _string(doc, "obis", where)
-    if not _OBIS.fullmatch(obis):
+    if parse_obis(obis) is None:
         raise MapFieldError(f"{where}.obis", f"not a reduced OBIS code A-B:C.D.E: {obis!r}")
     word_order = doc.get("word_order", "big")
     if word_order not in ("big", "little"):
