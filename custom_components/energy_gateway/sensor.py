@@ -11,7 +11,6 @@ from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
-    SensorStateClass,
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
@@ -20,6 +19,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import EnergyGatewayConfigEntry, MeterCoordinator
+from .descriptions import Presentation, capacity_tariff_applies, present
 from .entity import MeterEntity
 from .meterlib.core.meaning import (
     CAPACITY_BILLING_MEAN,
@@ -28,9 +28,8 @@ from .meterlib.core.meaning import (
     DECODE_FAILURES,
     MESSAGE_AGE,
     RECONNECTS,
-    ObisDescription,
     control_state,
-    describe,
+    meaning_of,
     tariff_name,
 )
 from .meterlib.core.model import ReadingValue
@@ -59,16 +58,15 @@ class MeterSensorDescription(SensorEntityDescription):
     """Extra state attributes: the rows of a log (peak history, power failures)."""
 
 
-def _from_catalogue(
-    key: str, info: ObisDescription, value_fn: Callable[[MeterCoordinator], SensorValue]
+def _from_presentation(
+    key: str, info: Presentation, value_fn: Callable[[MeterCoordinator], SensorValue]
 ) -> MeterSensorDescription:
-    device_class = SensorDeviceClass(info.device_class) if info.device_class else None
     return MeterSensorDescription(
         key=key,
         translation_key=info.translation_key,
         translation_placeholders=dict(info.placeholders) or None,
-        device_class=device_class,
-        state_class=SensorStateClass(info.state_class) if info.state_class else None,
+        device_class=info.device_class,
+        state_class=info.state_class,
         native_unit_of_measurement=info.unit,
         suggested_unit_of_measurement=info.suggested_unit,
         suggested_display_precision=info.precision,
@@ -79,9 +77,15 @@ def _from_catalogue(
     )
 
 
-def reading_description(key: str, data: MeterData) -> MeterSensorDescription:
-    """Describe the entity for one published value (an OBIS code or a computed key)."""
-    description = _value_description(key, data)
+def reading_description(
+    key: str, data: MeterData, *, capacity_tariff: bool = True
+) -> MeterSensorDescription:
+    """Describe the entity for one published value (an OBIS code or a computed key).
+
+    `capacity_tariff` says whether the capacity figures concern the user (they are created
+    disabled where no such tariff is billed).
+    """
+    description = _value_description(key, data, capacity_tariff)
     if key == CAPACITY_BILLING_MEAN:
         return replace(description, attributes_fn=_month_peaks)
     reading = data.snapshot.readings.get(key)
@@ -90,14 +94,20 @@ def reading_description(key: str, data: MeterData) -> MeterSensorDescription:
     return description
 
 
-def _value_description(key: str, data: MeterData) -> MeterSensorDescription:
+def _value_description(key: str, data: MeterData, capacity_tariff: bool) -> MeterSensorDescription:
     value = data.values.get(key)
-    channel_type = data.mbus_types.get(mbus_channel(key))
-    info = describe(key, data.units.get(key), channel_type, text=isinstance(value, str))
+    meaning = meaning_of(
+        key,
+        data.units.get(key),
+        data.mbus_types.get(mbus_channel(key)),
+        text=isinstance(value, str),
+        variant=data.snapshot.variant,
+    )
+    info = present(meaning, capacity_tariff=capacity_tariff)
     if info.device_class == SensorDeviceClass.ENUM:
-        return _from_catalogue(key, info, _enum_value(key))
+        return _from_presentation(key, info, _enum_value(key))
     if info.device_class == SensorDeviceClass.TIMESTAMP:
-        return _from_catalogue(key, info, _timestamp_value(key))
+        return _from_presentation(key, info, _timestamp_value(key))
     if isinstance(value, (str, datetime)):
         # Text where the catalogue expects a number (a dialect reusing a code): show the text
         # rather than drop it, without numeric hints Home Assistant would reject.
@@ -109,8 +119,8 @@ def _value_description(key: str, data: MeterData) -> MeterSensorDescription:
             precision=None,
             suggested_unit=None,
         )
-        return _from_catalogue(key, text_info, _plain_value(key))
-    return _from_catalogue(key, info, _numeric_value(key))
+        return _from_presentation(key, text_info, _plain_value(key))
+    return _from_presentation(key, info, _numeric_value(key))
 
 
 def _numeric_value(key: str) -> Callable[[MeterCoordinator], SensorValue]:
@@ -187,7 +197,7 @@ def _log_rows(key: str) -> Callable[[MeterCoordinator], dict[str, Any] | None]:
 def _link_description(
     key: str, value_fn: Callable[[MeterCoordinator], SensorValue], *, refresh: bool = False
 ) -> MeterSensorDescription:
-    description = _from_catalogue(key, describe(key), value_fn)
+    description = _from_presentation(key, present(meaning_of(key)), value_fn)
     return replace(description, link_diagnostic=True, refresh=refresh)
 
 
@@ -227,8 +237,12 @@ async def async_setup_entry(
         if not new_keys:
             return
         known.update(new_keys)
+        capacity_tariff = capacity_tariff_applies(hass.config.country, data.snapshot.variant)
         async_add_entities(
-            MeterSensor(coordinator, reading_description(key, data)) for key in new_keys
+            MeterSensor(
+                coordinator, reading_description(key, data, capacity_tariff=capacity_tariff)
+            )
+            for key in new_keys
         )
 
     # The coordinator registered the meter's devices with its first data.

@@ -38,6 +38,12 @@ def _state(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> str:
     return current.state
 
 
+@pytest.fixture(autouse=True)
+def belgian_home(hass: HomeAssistant) -> None:
+    """A home billed by capacity: its capacity sensors are enabled from the start."""
+    hass.config.country = "BE"
+
+
 @pytest.fixture
 def wall_clock() -> Generator[FrozenDateTimeFactory]:
     """Time travel for the wall clock only: the event loop keeps real monotonic time, so

@@ -151,3 +151,40 @@ async def test_only_stale_sub_meters_can_be_removed(
     assert not await async_remove_config_entry_device(hass, entry, meter)
     assert not await async_remove_config_entry_device(hass, entry, gas)
     assert await async_remove_config_entry_device(hass, entry, gone)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("NL", "dsmr_v5.txt", False),
+        (None, "dsmr_v5.txt", False),
+        ("BE", "dsmr_v5.txt", True),
+        ("NL", "fluvius_v171.txt", True),
+    ],
+)
+async def test_capacity_sensors_enabled_where_the_tariff_is_billed(
+    hass: HomeAssistant,
+    meter_server: MeterServer,
+    entity_registry: er.EntityRegistry,
+    case: tuple[str | None, str, bool],
+) -> None:
+    """A Belgian meter or a Belgian home gets the capacity figures enabled; others get them
+    created disabled, and the energy registers stay enabled everywhere."""
+    country, vector, enabled = case
+    hass.config.country = country
+    meter_server.greeting = telegram(vector)
+    entry = network_entry(meter_server.port, unique_id=f"meter-{vector}")
+    await setup_entry(hass, entry)
+
+    def registry_entry(key: str) -> er.RegistryEntry:
+        entity_id = entity_registry.async_get_entity_id(
+            "sensor", DOMAIN, f"{entry.unique_id}_{key}"
+        )
+        assert entity_id is not None, key
+        found = entity_registry.async_get(entity_id)
+        assert found is not None
+        return found
+
+    for key in ("capacity_current_quarter", "capacity_month_peak", "capacity_billing_mean"):
+        assert (registry_entry(key).disabled_by is None) is enabled, key
+    assert registry_entry("total_import").disabled_by is None

@@ -22,7 +22,7 @@ from ..core.meaning import (
     NET_POWER,
     TOTAL_EXPORT,
     TOTAL_IMPORT,
-    describe,
+    meaning_of,
 )
 from ..core.model import ReadingValue, Snapshot
 from .capacity import DEFAULT_MAX_GAP, CapacityState, CapacityTracker
@@ -118,7 +118,7 @@ class Deriver:
         cache_key = (obis, unit)
         guard = self._guards.get(cache_key, _UNSEEN_GUARD)
         if guard is _UNSEEN_GUARD:
-            limit = guard_limit_for_unit(unit) if describe(obis, unit).counter else None
+            limit = guard_limit_for_unit(unit) if meaning_of(obis, unit).counter else None
             guard = self._guards[cache_key] = (
                 None if limit is None else CounterGuard(max_rate_per_hour=limit)
             )
