@@ -297,14 +297,6 @@ def decode(data: bytes, pos: int = 0, *, max_depth: int = MAX_DEPTH) -> tuple[Da
     return _decode(data, pos, max_depth)
 
 
-def decode_all(data: bytes, *, max_depth: int = MAX_DEPTH) -> Data:
-    """Decode a buffer that must hold exactly one value."""
-    value, end = _decode(data, 0, max_depth)
-    if end != len(data):
-        raise DecodeError(f"{len(data) - end} bytes left over after the A-XDR value")
-    return value
-
-
 def _length(data: bytes, pos: int) -> tuple[int, int]:
     found = read_length(data, pos)
     if found is None:

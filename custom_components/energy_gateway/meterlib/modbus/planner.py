@@ -132,8 +132,3 @@ def split_block(block: ReadBlock) -> list[ReadBlock]:
         return [block_of(run) for run in runs]
     middle = len(block.registers) // 2
     return [block_of(block.registers[:middle]), block_of(block.registers[middle:])]
-
-
-def plan_cost(blocks: Iterable[ReadBlock], request_overhead: int = RTU_REQUEST_OVERHEAD) -> int:
-    """The planner's cost of a plan, in registers: what it minimises."""
-    return sum(request_overhead + block.count for block in blocks)

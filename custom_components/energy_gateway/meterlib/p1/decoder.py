@@ -20,12 +20,6 @@ class P1Decoder:
     def __init__(self, key: bytes | None = None, auth_key: bytes | None = None) -> None:
         self._decryptor = GloDecryptor(key, auth_key)  # ValueError for a key that is no AES key
         self._framer = P1Framer()
-        self._encrypted_seen = False
-
-    @property
-    def encrypted_seen(self) -> bool:
-        """True once an encrypted frame arrived on this stream."""
-        return self._encrypted_seen
 
     def feed(self, data: bytes) -> list[Snapshot | DecodeError]:
         """Add a chunk of the stream; return a result for every message it completed."""
@@ -40,7 +34,6 @@ class P1Decoder:
             return message
         try:
             if message.startswith(FRAME_START):
-                self._encrypted_seen = True
                 return decrypt_telegram(message, self._decryptor)
             return parse_telegram(message)
         except DecodeError as err:
