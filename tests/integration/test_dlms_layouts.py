@@ -39,6 +39,15 @@ from custom_components.energy_gateway.const import (
     DOMAIN,
 )
 from custom_components.energy_gateway.coordinator import MeterCoordinator
+from custom_components.energy_gateway.layout_names import async_layout_name
+from custom_components.energy_gateway.meterlib.dlms import lists
+from custom_components.energy_gateway.meterlib.dlms.notification import (
+    LAYOUT_PAIRS,
+    LAYOUT_POSITIONAL,
+    LAYOUT_PUSH_LIST,
+    LAYOUT_STRUCTURES,
+    LAYOUT_TRIPLES,
+)
 from custom_components.energy_gateway.meterlib.families import FAMILIES as REGISTRY
 from custom_components.energy_gateway.unsupported_lists import RAW_FRAMES_KEPT, issue_id
 from simulators.dlms_meter import (
@@ -232,6 +241,27 @@ async def test_layout_named_in_the_users_language(
     meter_server.greeting = meter.frames(NOW)
     result = await network_flow(hass, meter_server.port)
     assert result["description_placeholders"]["variant"] == "Netz-Burgenland-Liste (14 Werte)"
+
+
+@pytest.mark.parametrize("language", ["en", "da", "de", "nb", "nl", "sv"])
+async def test_every_layout_has_a_name(hass: HomeAssistant, language: str) -> None:
+    """Each layout the decoder reports is named in words in all six languages."""
+    hass.config.language = language
+    layouts = (
+        LAYOUT_STRUCTURES,
+        LAYOUT_TRIPLES,
+        LAYOUT_PAIRS,
+        LAYOUT_POSITIONAL,
+        LAYOUT_PUSH_LIST,
+        lists.KAIFA_LIST_1,
+        lists.NETZ_BURGENLAND,
+        lists.NETZ_BURGENLAND_14,
+    )
+    names = {layout: await async_layout_name(hass, layout) for layout in layouts}
+    assert [layout for layout, name in names.items() if name == layout] == []
+    assert len(set(names.values())) == len(layouts)
+    assert await async_layout_name(hass, None) == "-"
+    assert await async_layout_name(hass, "AIDON_V0001") == "AIDON_V0001"  # a list's own name
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
