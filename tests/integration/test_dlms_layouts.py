@@ -534,3 +534,74 @@ async def test_multipliers_only_for_dlms(hass: HomeAssistant) -> None:
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert not {field for field in _fields(result) if field.endswith("_multiplier")}
+
+
+async def test_push_list_defaults_and_multipliers_in_diagnostics(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, meter_server: MeterServer
+) -> None:
+    """A push-object-list meter with an energy multiplier in its options: its registers are
+    scaled by the per-OBIS default table (shown in the diagnostics with the multipliers in
+    use), energy on channel 1 (1-1:1.8.0) is multiplied, the rest is as sent."""
+    meter = SimulatedPushListMeter(meter_number="71234567")
+    meter_server.greeting = meter.frames(NOW)
+    entry = network_entry(
+        meter_server.port,
+        unique_id=meter.meter_id,
+        source="dlms",
+        options={"energy_multiplier": 10.0, "current_multiplier": 1.0},
+    )
+    await setup_entry(hass, entry)
+    coordinator = entry.runtime_data.coordinator
+    readings = coordinator.latest.snapshot.readings
+    for code, sent in meter.reported.items():
+        if code in ("1-1:1.8.0", "1-1:2.8.0"):
+            assert readings[code].value == pytest.approx(_number(sent) * 10)
+        else:
+            assert readings[code].value == sent
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    decoder = diagnostics["decoder"]
+    assert decoder["layout"] == LAYOUT_PUSH_LIST
+    assert decoder["default_scales"]["1-0:1.8.0"] == "10^0 Wh"
+    assert decoder["default_scales"]["1-0:31.7.0"] == "10^-2 A"
+    assert decoder["multipliers"]["1-1:1.8.0"] == 10.0
+    assert "1-0:31.7.0" not in decoder["multipliers"]  # a factor of 1 is no correction
+    assert diagnostics["entry"]["options"]["energy_multiplier"] == 10.0
+    assert diagnostics["unsupported_lists"] == {"count": 0, "recent": []}
+
+
+async def test_unsupported_list_at_startup(
+    hass: HomeAssistant, meter_server: MeterServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A meter sending only an unknown list when Home Assistant starts: setup is retried,
+    the repair issue is raised with one log line over both attempts, and the issue goes once
+    the meter sends a supported list and the entry loads."""
+    meter = make_meter(BURGENLAND_14, encrypted=True)
+    assert isinstance(meter, SimulatedBurgenlandMeter)
+    assert meter.key is not None
+    assert meter.auth_key is not None
+    meter_server.greeting = b"".join(unsupported_frames(meter, 3))
+    entry = network_entry(
+        meter_server.port,
+        unique_id=meter.meter_id,
+        source="dlms",
+        key=meter.key.hex(),
+        auth_key=meter.auth_key.hex(),
+    )
+    registry = ir.async_get(hass)
+    caplog.clear()
+    with patch("custom_components.energy_gateway.coordinator.FIRST_MESSAGE_TIMEOUT", 0.5):
+        await setup_entry(hass, entry)
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        assert registry.async_get_issue(DOMAIN, issue_id(entry.entry_id)) is not None
+        await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+    warnings = [line for line in our_warnings(caplog) if "does not understand" in line]
+    assert len(warnings) == 1, warnings
+
+    meter_server.greeting = meter.frames(NOW)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert registry.async_get_issue(DOMAIN, issue_id(entry.entry_id)) is None
