@@ -218,12 +218,13 @@ async def test_new_layouts_over_tcp(
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 @pytest.mark.parametrize("form", [PUSH_LIST, BURGENLAND_11, BURGENLAND_14])
 async def test_new_layouts_on_a_serial_port(
-    hass: HomeAssistant, pseudo_terminal: PseudoTerminal, form: str
+    hass: HomeAssistant, pseudo_terminal: PseudoTerminal, form: str, encrypted: bool
 ) -> None:
-    """The encrypted forms through the serial steps over a real pseudo-terminal."""
-    meter = make_meter(form, encrypted=True)
+    """The same through the serial steps over a real pseudo-terminal."""
+    meter = make_meter(form, encrypted=encrypted)
     pseudo_terminal.send_every(meter.frames(NOW))
     result = await finish_flow(hass, await serial_flow(hass, pseudo_terminal.path), meter, form)
     entry = result["result"]
