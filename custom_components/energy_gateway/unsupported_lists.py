@@ -1,11 +1,15 @@
 """Lists the decoder does not understand: told to the user once, kept for a bug report.
 
 A meter whose list layout is unknown (UnsupportedListError) sends the same list every few
-seconds; nothing of it is published. The user gets one log line and a repair issue saying
-the list is not supported yet and how to send the diagnostics; both come back only after
-supported messages flowed in between. The diagnostics keep a counter, the list's shape and
-the last few messages exactly as they arrived (encrypted ones stay encrypted: no key and no
-decrypted values ever leave the decoder this way). The entry stays loaded meanwhile.
+seconds, often between lists that are understood (a long list every 10 s next to a short one
+every 2 s); nothing of it is published. The user gets one log line and a repair issue saying
+the list is not supported yet and how to send the diagnostics. Both go, and a new failure is
+told anew, once the list has stopped: when supported messages keep coming for more than
+twice the longest run of them seen between two unsupported ones. A list that stops for good
+right after failing clears at the first supported message; one seen only once, after
+`DEFAULT_GAP` twice over. The diagnostics keep a counter, the list's shape and the last few
+messages exactly as they arrived (encrypted ones stay encrypted: no key and no decrypted
+values ever leave the decoder this way). The entry stays loaded meanwhile.
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ from .meterlib.core.errors import DecodeError, UnsupportedListError
 ISSUE_UNSUPPORTED_LIST = "unsupported_list"
 RAW_FRAMES_KEPT = 3
 """Messages kept for diagnostics: enough to see whether the list changes between pushes."""
+DEFAULT_GAP = 30
+"""Supported messages a list seen failing once may take to come back (a minute of 2-s pushes)."""
+MAX_GAP = 4000
+"""Longest run of supported messages still taken for the same list coming back (over two hours
+of 2-s pushes, so an hourly list counts); a failure after a longer run starts afresh."""
 
 
 def issue_id(entry_id: str) -> str:
@@ -37,6 +46,29 @@ class UnsupportedMessage:
     raw: bytes
 
 
+class _Recurrence:
+    """How often the unsupported list comes back, counted in supported messages (no clock:
+    the meter's own pace is the measure)."""
+
+    def __init__(self) -> None:
+        self.streak = 0
+        """Supported messages since the last unsupported one."""
+        self.period: int | None = None
+        """Longest run of supported messages seen between two unsupported ones."""
+        self._failed_before = False
+
+    def failed(self) -> None:
+        if self._failed_before and self.streak <= MAX_GAP:
+            self.period = max(self.period or 0, self.streak)
+        self._failed_before = True
+        self.streak = 0
+
+    def decoded(self) -> bool:
+        """Count a supported message; True once the list has stayed away long enough."""
+        self.streak += 1
+        return self.streak > 2 * (DEFAULT_GAP if self.period is None else self.period)
+
+
 class UnsupportedListWatch:
     """Counts an entry's unsupported lists and raises (and clears) its repair issue."""
 
@@ -49,6 +81,7 @@ class UnsupportedListWatch:
         """Messages whose list was not understood, since the entry was loaded."""
         self.recent: deque[UnsupportedMessage] = deque(maxlen=RAW_FRAMES_KEPT)
         self._told = False
+        self._recurrence = _Recurrence()
         # An issue may remain from before a reload or a failed setup: cleared when data flows.
         self._issue_open = True
 
@@ -59,6 +92,7 @@ class UnsupportedListWatch:
             return False
         self.count += 1
         self.recent.append(UnsupportedMessage(error.shape, bytes(error.raw)))
+        self._recurrence.failed()
         if self._told:
             return True
         self._told = True
@@ -90,11 +124,12 @@ class UnsupportedListWatch:
 
     @callback
     def message_decoded(self) -> None:
-        """A supported message arrived: clear the issue; a new failure is told anew."""
-        if self._told:
+        """A supported message arrived: once the list has stopped, clear the issue (a new
+        failure is then told anew)."""
+        if self._recurrence.decoded() and self._told:
             self._told = False
-            LOGGER.info("%s: supported messages are arriving again", self._title)
-        if self._issue_open:
+            LOGGER.info("%s: the unsupported list has stopped", self._title)
+        if self._issue_open and not self._told:
             self._issue_open = False
             ir.async_delete_issue(self._hass, DOMAIN, issue_id(self._entry_id))
 

@@ -431,6 +431,46 @@ async def test_unsupported_list(
     assert hass.states.get(counter).state == "12"
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_unsupported_list_between_supported_ones(
+    hass: HomeAssistant,
+    meter_server: MeterServer,
+    burgenland_entry: tuple[SimulatedBurgenlandMeter, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A meter whose longer list is unknown sends it between supported ones (here one in
+    five): one log line over all cycles, the issue stays while the list keeps coming, the
+    supported values keep updating; once the list stops for more than twice its cycle the
+    issue goes."""
+    meter, entry = burgenland_entry
+    coordinator = entry.runtime_data.coordinator
+    registry = ir.async_get(hass)
+    decoded = coordinator.session.stats.messages_ok
+    caplog.clear()
+    moment = NOW
+    for _ in range(6):
+        for _ in range(4):
+            moment += timedelta(seconds=2)
+            await meter_server.push(meter.frames(moment))
+        await meter_server.push(unsupported_frames(meter, 1)[0])
+    await wait_until(lambda: coordinator.unsupported_lists.count == 6)
+    await wait_until(lambda: coordinator.session.stats.messages_ok == decoded + 24)
+    await hass.async_block_till_done()
+    assert len(our_warnings(caplog)) == 1, our_warnings(caplog)
+    assert registry.async_get_issue(DOMAIN, issue_id(entry.entry_id)) is not None
+    assert_entities_match(hass, entry.unique_id, meter)
+
+    for step in range(1, 10):  # the cycle was 4 supported messages: 9 means it stopped
+        moment += timedelta(seconds=2)
+        await meter_server.push(meter.frames(moment))
+        target = decoded + 24 + step
+        await wait_until(lambda target=target: coordinator.session.stats.messages_ok == target)
+        await hass.async_block_till_done()
+        open_issue = registry.async_get_issue(DOMAIN, issue_id(entry.entry_id))
+        assert (open_issue is None) == (step == 9), step
+    assert len(our_warnings(caplog)) == 1
+
+
 async def test_unsupported_list_issue_removed_with_the_entry(
     hass: HomeAssistant,
     meter_server: MeterServer,
