@@ -29,6 +29,13 @@ async def async_unload_entry(hass: HomeAssistant, entry: EnergyGatewayConfigEntr
     return await async_unload_meter(hass, entry)
 
 
+async def async_remove_entry(hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> None:
+    """The meter is deleted: its repair issues go with it."""
+    from .unsupported_lists import async_remove_issue  # noqa: PLC0415 - see the module docstring
+
+    async_remove_issue(hass, entry.entry_id)
+
+
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: EnergyGatewayConfigEntry, device: DeviceEntry
 ) -> bool:

@@ -51,7 +51,8 @@ from .const import (
     LOGGER,
     SERIAL_MODE_AUTO,
 )
-from .families import DEFAULT_FAMILY, FLOW_TEXTS, family_of, link_settings
+from .families import DEFAULT_FAMILY, FLOW_TEXTS, extras_of, family_of, link_settings
+from .layout_names import async_layout_name
 from .meterlib.core.frame import FrameInfo
 from .meterlib.core.model import Snapshot
 from .meterlib.families import FAMILIES
@@ -279,10 +280,9 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_create_entry(
                 title=meter_title(self._snapshot, self._source), data=self._data
             )
-        return self.async_show_form(
-            step_id="confirm",
-            description_placeholders=self._found_placeholders(self._snapshot),
-        )
+        placeholders = self._found_placeholders(self._snapshot)
+        placeholders["variant"] = await async_layout_name(self.hass, self._snapshot.variant)
+        return self.async_show_form(step_id="confirm", description_placeholders=placeholders)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -435,6 +435,7 @@ class EnergyGatewayOptionsFlow(OptionsFlow):
                     CONF_RECONNECT_WHEN_SILENT,
                     default=options.get(CONF_RECONNECT_WHEN_SILENT, DEFAULT_RECONNECT_WHEN_SILENT),
                 ): BooleanSelector(),
+                **extras_of(self.config_entry.data).option_fields(options),
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)

@@ -38,10 +38,11 @@ from .const import (
     WRONG_KEY_THRESHOLD,
 )
 from .devices import register_devices
-from .families import create_polled_session, family_of, keys_of, link_settings
+from .families import create_polled_session, extras_of, family_of, keys_of, link_settings
 from .meterlib.core.errors import DecodeError, EncryptionError, LinkError
 from .meterlib.derive.deriver import MeterData
 from .meterlib.session import PolledSession, PushSession
+from .unsupported_lists import UnsupportedListWatch
 
 type EnergyGatewayConfigEntry = ConfigEntry[EnergyGatewayRuntime]
 
@@ -93,6 +94,7 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         # `DataUpdateCoordinator.data` is typed as never None; this is the honest view.
         self.latest: MeterData | None = None
         self.changed_keys: set[str] = set()
+        self.unsupported_lists = UnsupportedListWatch(hass, entry.entry_id, entry.title)
 
     @property
     def link_description(self) -> str:
@@ -123,6 +125,7 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         """A good message: the meter is alive and its key works."""
         self._last_message = self.hass.loop.time()
         self.last_snapshot_time = dt_util.utcnow()
+        self.unsupported_lists.message_decoded()
         if self._wrong_key_streak:
             self._wrong_key_streak = 0
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
@@ -146,7 +149,11 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
 
     @callback
     def _on_decode_error(self, error: DecodeError) -> None:
-        """Track messages that fail to decrypt: a key that stopped working needs the user."""
+        """Track failed messages: an unsupported list is told once (`unsupported_lists`), a
+        key that stopped working needs the user."""
+        if self.unsupported_lists.note(error):
+            self.async_update_listeners()  # the counter sensor
+            return
         if not isinstance(error, EncryptionError):
             return
         self._wrong_key_streak += 1
@@ -224,6 +231,7 @@ class PushMeterCoordinator(MeterCoordinator):
             on_message=self._on_message,
             on_error=self._on_decode_error,
             on_link_state=self._on_link_state,
+            make_decoder=extras_of(entry.data).decoder_factory(options),
         )
         self._first_snapshot: asyncio.Future[None] = hass.loop.create_future()
 

@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_AUTH_KEY, CONF_KEY
 from .coordinator import EnergyGatewayConfigEntry
+from .families import extras_of
 
 TO_REDACT = {
     CONF_KEY,
@@ -30,6 +31,12 @@ async def async_get_config_entry_diagnostics(
     coordinator = entry.runtime_data.coordinator
     data = coordinator.data
     snapshot = data.snapshot if data is not None else None
+    # Only families whose decoder can meet unknown lists have this section.
+    unsupported = (
+        {"unsupported_lists": coordinator.unsupported_lists.diagnostics()}
+        if extras_of(entry.data).reports_unsupported_lists
+        else {}
+    )
     return {
         "entry": async_redact_data(
             {
@@ -55,7 +62,7 @@ async def async_get_config_entry_diagnostics(
             raw.decode("latin-1") if _is_text(raw) else raw.hex()
             for raw in coordinator.session.recent_failures
         ],
-    }
+    } | unsupported
 
 
 def _without_host(description: str, data: Any) -> str:

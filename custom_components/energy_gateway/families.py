@@ -23,6 +23,8 @@ from .const import (
     CONF_SOURCE,
     CONNECTION_NETWORK,
 )
+from .dlms_options import DLMS_EXTRAS
+from .family_extras import NO_EXTRAS, FamilyExtras
 from .meterlib.core.family import Family, Keys
 from .meterlib.families import FAMILIES
 from .meterlib.links.connections import (
@@ -55,6 +57,15 @@ FLOW_TEXTS: Mapping[str, FlowTexts] = {
         worded_errors=frozenset(("no_data", "not_decodable", "crc_failures", "wrong_key")),
     ),
 }
+
+
+FAMILY_EXTRAS: Mapping[str, FamilyExtras] = {"dlms": DLMS_EXTRAS}
+"""Options and sensors a family has beyond the shared ones (see `family_extras`)."""
+
+
+def extras_of(data: Mapping[str, Any]) -> FamilyExtras:
+    """The extras of the family a config entry is about."""
+    return FAMILY_EXTRAS.get(family_of(data).id, NO_EXTRAS)
 
 
 def family_of(data: Mapping[str, Any]) -> Family:

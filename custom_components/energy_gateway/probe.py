@@ -21,6 +21,7 @@ from .meterlib.core.errors import (
     LinkError,
     PortNotFoundError,
     PortPermissionError,
+    UnsupportedListError,
     WrongKeyError,
 )
 from .meterlib.core.frame import FrameInfo
@@ -54,6 +55,9 @@ def classify(result: FirstResult, serial_mode: str | None = None) -> ProbeOutcom
             return ProbeOutcome(error="key_required", serial_mode=serial_mode, frame=error.frame)
     if any(isinstance(error, WrongKeyError) for error in errors):
         return ProbeOutcome(error="wrong_key", serial_mode=serial_mode)
+    if any(isinstance(error, UnsupportedListError) for error in errors):
+        # Decrypted and well-formed, but a layout the decoder does not know yet.
+        return ProbeOutcome(error="unsupported_list", serial_mode=serial_mode)
     if errors and all(isinstance(error, ChecksumError) for error in errors):
         return ProbeOutcome(error="crc_failures")
     if result.bytes_received == 0:

@@ -21,6 +21,7 @@ from homeassistant.helpers.typing import StateType
 from .coordinator import EnergyGatewayConfigEntry, MeterCoordinator
 from .descriptions import Presentation, capacity_tariff_applies, present
 from .entity import MeterEntity
+from .families import extras_of
 from .meterlib.core.meaning import (
     CAPACITY_BILLING_MEAN,
     COUNTER_REJECTIONS,
@@ -218,6 +219,16 @@ LINK_DESCRIPTIONS: tuple[MeterSensorDescription, ...] = (
     ),
 )
 
+UNSUPPORTED_LISTS = MeterSensorDescription(
+    key="unsupported_lists",
+    translation_key="unsupported_lists",
+    entity_category=EntityCategory.DIAGNOSTIC,
+    state_class=SensorStateClass.TOTAL_INCREASING,
+    value_fn=lambda coordinator: coordinator.unsupported_lists.count,
+    link_diagnostic=True,
+)
+"""Messages whose list the decoder does not understand (see `unsupported_lists`)."""
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -248,6 +259,8 @@ async def async_setup_entry(
     # The coordinator registered the meter's devices with its first data.
     add_new_entities()
     async_add_entities(MeterSensor(coordinator, description) for description in LINK_DESCRIPTIONS)
+    if extras_of(entry.data).reports_unsupported_lists:
+        async_add_entities([MeterSensor(coordinator, UNSUPPORTED_LISTS)])
     entry.async_on_unload(coordinator.async_add_listener(add_new_entities))
 
 

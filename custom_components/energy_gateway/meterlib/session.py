@@ -22,7 +22,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from .core.errors import DecodeError, LinkError
-from .core.family import Family, Keys, PolledSource
+from .core.family import Family, Keys, PolledSource, StreamDecoder
 from .core.model import Snapshot
 from .derive.deriver import Deriver, MeterData
 from .derive.window import PublishWindow
@@ -73,16 +73,19 @@ class PushSession(_Derivation):
         on_message: Callable[[MeterData | None], None],
         on_error: Callable[[DecodeError], None] | None = None,
         on_link_state: Callable[[bool, str | None], None] | None = None,
+        make_decoder: Callable[[Keys], StreamDecoder] | None = None,
     ) -> None:
         """Prepare the session; nothing is opened until `run()`.
 
         `on_message` is called for every good message: with the data to show, or None when
-        the publish window holds the message back.
+        the publish window holds the message back. `make_decoder` replaces the family's own
+        factory, for a decoder configured by the caller (DLMS multipliers).
         """
         super().__init__(family, describe_link(link), time_zone, publish_interval)
-        if family.make_decoder is None:
+        make_decoder = make_decoder or family.make_decoder
+        if make_decoder is None:
             raise ValueError(f"{family.name} meters are polled, not pushed")
-        self.decoder = family.make_decoder(keys)
+        self.decoder = make_decoder(keys)
         self._window = PublishWindow(publish_interval)
         self._on_message = on_message
         self.stream = MeterStream(

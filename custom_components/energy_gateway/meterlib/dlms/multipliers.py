@@ -37,10 +37,11 @@ def check_multipliers(multipliers: Mapping[str, float]) -> Mapping[str, float]:
 
 def apply_multipliers(readings: dict[str, Reading], multipliers: Mapping[str, float]) -> None:
     """Multiply the numbers of the codes in `multipliers`, in place; other values stay."""
-    for code, factor in multipliers.items():
-        reading = readings.get(code)
-        if reading is None:
-            continue
+    # Walk the message, not the table: a per-quantity table names hundreds of codes, a
+    # message a few dozen.
+    for code in [code for code in readings if code in multipliers]:
+        factor = multipliers[code]
+        reading = readings[code]
         value = reading.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
