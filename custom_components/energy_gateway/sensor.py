@@ -29,6 +29,7 @@ from .meterlib.core.meaning import (
     DECODE_FAILURES,
     MESSAGE_AGE,
     RECONNECTS,
+    UNSUPPORTED_LISTS,
     control_state,
     meaning_of,
     tariff_name,
@@ -219,13 +220,8 @@ LINK_DESCRIPTIONS: tuple[MeterSensorDescription, ...] = (
     ),
 )
 
-UNSUPPORTED_LISTS = MeterSensorDescription(
-    key="unsupported_lists",
-    translation_key="unsupported_lists",
-    entity_category=EntityCategory.DIAGNOSTIC,
-    state_class=SensorStateClass.TOTAL_INCREASING,
-    value_fn=lambda coordinator: coordinator.unsupported_lists.count,
-    link_diagnostic=True,
+UNSUPPORTED_LISTS_DESCRIPTION = _link_description(
+    UNSUPPORTED_LISTS, lambda coordinator: coordinator.unsupported_lists.count
 )
 """Messages whose list the decoder does not understand (see `unsupported_lists`)."""
 
@@ -260,7 +256,7 @@ async def async_setup_entry(
     add_new_entities()
     async_add_entities(MeterSensor(coordinator, description) for description in LINK_DESCRIPTIONS)
     if extras_of(entry.data).reports_unsupported_lists:
-        async_add_entities([MeterSensor(coordinator, UNSUPPORTED_LISTS)])
+        async_add_entities([MeterSensor(coordinator, UNSUPPORTED_LISTS_DESCRIPTION)])
     entry.async_on_unload(coordinator.async_add_listener(add_new_entities))
 
 

@@ -619,6 +619,7 @@ def test_synthetic_keys() -> None:
         catalogue.DECODE_FAILURES,
         catalogue.COUNTER_REJECTIONS,
         catalogue.RECONNECTS,
+        catalogue.UNSUPPORTED_LISTS,
     } == SYNTHETIC
     for key in SYNTHETIC:
         assert describe(key).translation_key == key

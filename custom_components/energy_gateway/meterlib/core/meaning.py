@@ -328,6 +328,7 @@ CRC_FAILURES: Final = "crc_failures"
 DECODE_FAILURES: Final = "decode_failures"
 COUNTER_REJECTIONS: Final = "counter_rejections"
 RECONNECTS: Final = "reconnects"
+UNSUPPORTED_LISTS: Final = "unsupported_lists"
 
 CAPACITY: Final = frozenset(
     {
@@ -367,6 +368,8 @@ _SYNTHETIC_SPECS: Final[Mapping[str, _Spec]] = {
     DECODE_FAILURES: _count(DECODE_FAILURES, "tally", common=False),
     COUNTER_REJECTIONS: _count(COUNTER_REJECTIONS, "tally", common=False),
     RECONNECTS: _count(RECONNECTS, "tally"),
+    # Messages whose list layout the decoder does not know (DLMS).
+    UNSUPPORTED_LISTS: _count(UNSUPPORTED_LISTS, "tally"),
 }
 
 SYNTHETIC: Final[frozenset[str]] = frozenset(_SYNTHETIC_SPECS)
