@@ -123,7 +123,9 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         """A good message: the meter is alive and its key works."""
         self._last_message = self.hass.loop.time()
         self.last_snapshot_time = dt_util.utcnow()
-        if self._wrong_key_streak:
+        # The first good message after setup also clears a repair raised before a reload
+        # (reauthentication stores the new key and reloads: a new coordinator, no streak).
+        if self._wrong_key_streak or self.latest is None:
             self._wrong_key_streak = 0
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
 
@@ -302,7 +304,9 @@ class PolledMeterCoordinator(MeterCoordinator):
             ) from err
         except DecodeError as err:
             self._on_decode_error(err)
-            if self._wrong_key_streak >= WRONG_KEY_THRESHOLD and self.latest is None:
+            # At setup one refusal is enough (a polled source reports a wrong key only once
+            # the meter has refused it repeatedly); like a push meter, ask for a new key.
+            if self._wrong_key_streak and self.latest is None:
                 raise ConfigEntryAuthFailed(
                     translation_domain=DOMAIN, translation_key="wrong_key"
                 ) from err
