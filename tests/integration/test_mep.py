@@ -279,7 +279,10 @@ async def test_same_meter_twice_is_refused(hass: HomeAssistant, bridge: MepTcpSe
 
 
 async def test_key_that_stops_working_raises_a_repair_until_the_new_key_works(
-    hass: HomeAssistant, bridge: MepTcpServer, meter: SimulatedMepMeter
+    hass: HomeAssistant,
+    bridge: MepTcpServer,
+    meter: SimulatedMepMeter,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     entry = mep_entry(bridge.port)
     await setup_entry(hass, entry)
@@ -291,6 +294,8 @@ async def test_key_that_stops_working_raises_a_repair_until_the_new_key_works(
         await poll(hass, entry)
     assert hass.states.get(entity_of(hass, "1-0:1.7.0")).state == STATE_UNAVAILABLE
     assert issues.async_get_issue(DOMAIN, issue_id) is not None
+    # The meter is no longer pestered every 2 s with a key it refuses.
+    assert entry.runtime_data.coordinator.update_interval == timedelta(minutes=1)
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
 
@@ -306,6 +311,36 @@ async def test_key_that_stops_working_raises_a_repair_until_the_new_key_works(
     assert entry.data[CONF_KEY] == OTHER_KEY[:16].hex()
     assert entry.state is ConfigEntryState.LOADED
     assert issues.async_get_issue(DOMAIN, issue_id) is None
+    assert_shows_truth(hass, meter)
+    warnings = [r for r in caplog.records if "no longer decrypt" in r.getMessage()]
+    assert len(warnings) == 1
+    for key in (DEMO_KEY, OTHER_KEY):
+        for form in (key.decode(), key[:16].decode(), key[:16].hex()):
+            assert form not in caplog.text
+
+
+async def test_reconfigure_keeps_or_replaces_the_key(
+    hass: HomeAssistant, bridge: MepTcpServer, meter: SimulatedMepMeter
+) -> None:
+    """An empty key field keeps the stored key; a new one is checked against the meter."""
+    entry = mep_entry(bridge.port)
+    await setup_entry(hass, entry)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "mep_reconfigure"
+    assert CONF_KEY in {str(field) for field in result["data_schema"].schema}
+    assert "auth_key" not in {str(field) for field in result["data_schema"].schema}
+
+    answer = {CONF_HOST: "127.0.0.1", CONF_PORT: bridge.port, CONF_KEY: OTHER_KEY.decode()}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], answer)
+    assert result["errors"] == {"base": "mep_wrong_key"}
+
+    del answer[CONF_KEY]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], answer)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data[CONF_KEY] == DEMO_KEY[:16].hex()
+    assert entry.state is ConfigEntryState.LOADED
     assert_shows_truth(hass, meter)
 
 
