@@ -268,6 +268,8 @@ class Demo:
         for meter in self.meters:
             await meter.start()
             say(f"Simulated meter {meter.meter_id} ({meter.name}) on {meter.where}")
+            if meter.key_text is not None:
+                say(f"  its key: {meter.key_text}")
 
     async def start_home_assistant(self) -> None:
         hass = Path(sys.executable).parent / "hass"
@@ -563,8 +565,8 @@ class Demo:
             reported = added.meter.reported()
             units = added.meter.units()
             say(f"  {added.title}  [{added.meter.where}]  {len(added.entities)} enabled entities")
-            if added.meter.key is not None:
-                say(f"    key (typed into the dlms_key step): {added.meter.key.hex().upper()}")
+            if added.meter.key_text is not None:
+                say(f"    key (typed into the key step): {added.meter.key_text}")
             say(f"    changed within 10-30 s: {', '.join(sorted(changed[added.entry_id]))}")
             for key in _SUMMARY_KEYS:
                 entity = added.entities.get(key)
@@ -829,9 +831,9 @@ def _announce(demo: Demo) -> None:
     say("  Meters")
     for meter in demo.meters:
         say(f"    {meter.name}: {meter.where}")
-        if meter.key is not None:
-            say(f"      key {meter.key.hex().upper()}")
-    if any(meter.key is not None for meter in demo.meters):
+        if meter.key_text is not None:
+            say(f"      key {meter.key_text}")
+    if any(meter.key_text is not None for meter in demo.meters):
         say(
             "  To add an encrypted meter yourself: Settings > Devices & services > Add integration"
             " > Energy Gateway, pick its kind and connection, enter the address above and then"

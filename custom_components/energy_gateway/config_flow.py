@@ -27,15 +27,11 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
 )
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 
 from .const import (
-    CONF_AUTH_KEY,
     CONF_CONNECTION,
-    CONF_KEY,
     CONF_PUBLISH_INTERVAL,
     CONF_RECONNECT_WHEN_SILENT,
     CONF_SERIAL_MODE,
@@ -52,18 +48,17 @@ from .const import (
     SERIAL_MODE_AUTO,
 )
 from .families import DEFAULT_FAMILY, FLOW_TEXTS, extras_of, family_of, link_settings
+from .key_entry import KEY_FIELDS, key_schema, stored_keys
 from .layout_names import async_layout_name
 from .meterlib.core.frame import FrameInfo
 from .meterlib.core.model import Snapshot
 from .meterlib.families import FAMILIES
 from .meterlib.links.connections import describe_link, list_serial_ports, stable_port_path
-from .probe import ProbeOutcome, normalise_key, probe_meter
+from .options_polled import polled_options_schema
+from .probe import ProbeOutcome, probe_meter
+from .probe_polled import probe_polled_meter
 from .schema import vol
 
-_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-_KEY_SCHEMA = vol.Schema(
-    {vol.Required(CONF_KEY): _PASSWORD, vol.Optional(CONF_AUTH_KEY): _PASSWORD}
-)
 _PORT_SELECTOR = NumberSelector(
     NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
 )
@@ -97,12 +92,9 @@ def meter_title(snapshot: Snapshot, source: str) -> str:
     return f"{name} {snapshot.meter_id}" if snapshot.meter_id else name
 
 
-def _keys_from(user_input: Mapping[str, Any]) -> dict[str, str | None]:
-    """Validated keys from a form; raises ValueError for a malformed one."""
-    return {
-        CONF_KEY: normalise_key(user_input.get(CONF_KEY)),
-        CONF_AUTH_KEY: normalise_key(user_input.get(CONF_AUTH_KEY)),
-    }
+def _step_id(source: str, step: str) -> str:
+    """A shared step's id, or the family's own wording of it."""
+    return f"{source}_{step}" if step in FLOW_TEXTS[source].own_steps else step
 
 
 def _frame_placeholders(frame: FrameInfo | None) -> dict[str, str]:
@@ -254,16 +246,16 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             try:
-                self._data.update(_keys_from(user_input))
+                self._data.update(stored_keys(family_of(self._data), user_input))
             except ValueError:
-                errors["base"] = "invalid_key"
+                errors["base"] = self._worded("invalid_key")
             else:
                 if (error := await self._async_listen()) is None:
                     return await self._async_after_listen()
                 errors["base"] = error
         return self.async_show_form(
             step_id=f"{self._source}_key",
-            data_schema=_KEY_SCHEMA,
+            data_schema=vol.Schema(key_schema(family_of(self._data))),
             errors=errors,
             description_placeholders={
                 "link": describe_link(link_settings(self._data)),
@@ -282,7 +274,9 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         placeholders = self._found_placeholders(self._snapshot)
         placeholders["variant"] = await async_layout_name(self.hass, self._snapshot.variant)
-        return self.async_show_form(step_id="confirm", description_placeholders=placeholders)
+        return self.async_show_form(
+            step_id=_step_id(self._source, "confirm"), description_placeholders=placeholders
+        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -291,14 +285,14 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            settings = {k: v for k, v in user_input.items() if k not in (CONF_KEY, CONF_AUTH_KEY)}
+            settings = {k: v for k, v in user_input.items() if k not in KEY_FIELDS}
             self._data = {**entry.data, **settings}
             if CONF_PORT in user_input:
                 self._data[CONF_PORT] = int(user_input[CONF_PORT])
             try:
-                keys = _keys_from(user_input)
+                keys = stored_keys(family_of(entry.data), user_input)
             except ValueError:
-                errors["base"] = "invalid_key"
+                errors["base"] = self._worded("invalid_key")
             else:
                 # An empty key field keeps the stored key (secrets are never shown back).
                 self._data.update({name: value for name, value in keys.items() if value})
@@ -317,11 +311,10 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Required(CONF_HOST): TextSelector(),
                 vol.Required(CONF_PORT): _PORT_SELECTOR,
             }
-        fields[vol.Optional(CONF_KEY)] = _PASSWORD
-        fields[vol.Optional(CONF_AUTH_KEY)] = _PASSWORD
-        suggested = {k: v for k, v in entry.data.items() if k not in (CONF_KEY, CONF_AUTH_KEY)}
+        fields |= key_schema(family_of(entry.data), required=False)
+        suggested = {k: v for k, v in entry.data.items() if k not in KEY_FIELDS}
         return self.async_show_form(
-            step_id="reconfigure",
+            step_id=_step_id(family_of(entry.data).id, "reconfigure"),
             data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), suggested),
             errors=errors,
         )
@@ -337,17 +330,18 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
+            self._data = dict(entry.data)
             try:
-                self._data = {**entry.data, **_keys_from(user_input)}
+                self._data.update(stored_keys(family_of(entry.data), user_input))
             except ValueError:
-                errors["base"] = "invalid_key"
+                errors["base"] = self._worded("invalid_key")
             else:
                 if (error := await self._async_listen()) is None:
                     return await self._async_update_same_meter(entry)
                 errors["base"] = error
         return self.async_show_form(
-            step_id="reauth_confirm",
-            data_schema=_KEY_SCHEMA,
+            step_id=_step_id(family_of(entry.data).id, "reauth_confirm"),
+            data_schema=vol.Schema(key_schema(family_of(entry.data))),
             errors=errors,
             description_placeholders={"title": entry.title},
         )
@@ -361,20 +355,20 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_listen(self) -> str | None:
         """Listen to the meter with the collected data; None on success, else an error key."""
+        probe = probe_polled_meter if family_of(self._data).delivery == "poll" else probe_meter
         try:
-            outcome = await probe_meter(self._data)
+            outcome = await probe(self._data)
         except Exception:
             # A bug, not bad input: say so in the form, keep the traceback for the log.
             LOGGER.exception("Unexpected error while listening to the meter")
             outcome = ProbeOutcome(error="unknown")
         self._frame = outcome.frame or self._frame
+        if outcome.serial_mode is not None:
+            # Also when the key is still missing: the key step reads from the found port.
+            self._data[CONF_SERIAL_MODE] = outcome.serial_mode
         if outcome.snapshot is None:
             assert outcome.error is not None
-            if outcome.error in FLOW_TEXTS[self._source].worded_errors:
-                return f"{self._source}_{outcome.error}"
-            return outcome.error
-        if outcome.serial_mode is not None:
-            self._data[CONF_SERIAL_MODE] = outcome.serial_mode
+            return self._worded(outcome.error)
         self._snapshot = outcome.snapshot
         return None
 
@@ -384,6 +378,12 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         await self.async_set_unique_id(meter_unique_id(self._snapshot, self._source))
         self._abort_if_unique_id_configured()
         return await self.async_step_confirm()
+
+    def _worded(self, error: str) -> str:
+        """The error key, in the family's own words when it has them."""
+        if error in FLOW_TEXTS[self._source].worded_errors:
+            return f"{self._source}_{error}"
+        return error
 
     def _found_placeholders(self, snapshot: Snapshot) -> dict[str, str]:
         return {
@@ -405,6 +405,8 @@ class EnergyGatewayOptionsFlow(OptionsFlow):
             self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
             return self.async_create_entry(data=user_input)
         options = self.config_entry.options
+        if family_of(self.config_entry.data).delivery == "poll":
+            return self.async_show_form(step_id="init", data_schema=polled_options_schema(options))
         schema = vol.Schema(
             {
                 vol.Required(
@@ -466,3 +468,9 @@ for _family_id in FAMILIES:
         ("key", EnergyGatewayConfigFlow._async_key_step),
     ):
         setattr(EnergyGatewayConfigFlow, f"async_step_{_family_id}_{_suffix}", _step)
+    for _shared in FLOW_TEXTS[_family_id].own_steps:
+        setattr(
+            EnergyGatewayConfigFlow,
+            f"async_step_{_family_id}_{_shared}",
+            getattr(EnergyGatewayConfigFlow, f"async_step_{_shared}"),
+        )

@@ -50,6 +50,9 @@ type EnergyGatewayConfigEntry = ConfigEntry[EnergyGatewayRuntime]
 _CAPACITY_SAVE_DELAY = 60
 _STORAGE_VERSION = 1
 _MISSING = object()
+# A polled meter that keeps refusing the key is asked only this often until a read works
+# again or a new key reloads the entry (the MEP guide: stop polling on consistent refusals).
+_REFUSED_KEY_POLL_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass(kw_only=True)
@@ -126,7 +129,9 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         self._last_message = self.hass.loop.time()
         self.last_snapshot_time = dt_util.utcnow()
         self.unsupported_lists.message_decoded()
-        if self._wrong_key_streak:
+        # The first good message after setup also clears a repair raised before a reload
+        # (reauthentication stores the new key and reloads: a new coordinator, no streak).
+        if self._wrong_key_streak or self.latest is None:
             self._wrong_key_streak = 0
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
 
@@ -295,7 +300,8 @@ class PolledMeterCoordinator(MeterCoordinator):
     def __init__(self, hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> None:
         """Prepare the session; it opens on the first poll."""
         interval = float(entry.options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL))
-        super().__init__(hass, entry, update_interval=timedelta(seconds=interval))
+        self._poll_interval = timedelta(seconds=interval)
+        super().__init__(hass, entry, update_interval=self._poll_interval)
         self.session = create_polled_session(entry.data, time_zone=dt_util.get_default_time_zone())
 
     async def _async_update_data(self) -> MeterData:
@@ -310,7 +316,11 @@ class PolledMeterCoordinator(MeterCoordinator):
             ) from err
         except DecodeError as err:
             self._on_decode_error(err)
-            if self._wrong_key_streak >= WRONG_KEY_THRESHOLD and self.latest is None:
+            if self._wrong_key_streak >= WRONG_KEY_THRESHOLD:
+                self.update_interval = max(self._poll_interval, _REFUSED_KEY_POLL_INTERVAL)
+            # At setup one refusal is enough (a polled source reports a wrong key only once
+            # the meter has refused it repeatedly); like a push meter, ask for a new key.
+            if self._wrong_key_streak and self.latest is None:
                 raise ConfigEntryAuthFailed(
                     translation_domain=DOMAIN, translation_key="wrong_key"
                 ) from err
@@ -320,6 +330,7 @@ class PolledMeterCoordinator(MeterCoordinator):
                 translation_placeholders={"link": self.link_description, "error": str(err)},
             ) from err
         self._message_arrived()
+        self.update_interval = self._poll_interval
         self._show(data)
         return data
 

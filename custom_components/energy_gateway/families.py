@@ -47,6 +47,9 @@ class FlowTexts:
     """Used in entry titles: `<maker> <noun> <meter id>`."""
     worded_errors: frozenset[str] = frozenset()
     """Errors with a text of the family's own (`<family>_<error>` in the translations)."""
+    own_steps: frozenset[str] = frozenset()
+    """Shared steps (`confirm`, `reauth_confirm`, `reconfigure`) the family words itself,
+    as `<family>_<step>` in the translations (its key or its facts differ)."""
 
 
 FLOW_TEXTS: Mapping[str, FlowTexts] = {
@@ -55,6 +58,15 @@ FLOW_TEXTS: Mapping[str, FlowTexts] = {
     "dlms": FlowTexts(
         meter_noun="meter",
         worded_errors=frozenset(("no_data", "not_decodable", "crc_failures", "wrong_key")),
+    ),
+    # MEP meters are asked, not listened to; keys are 20 characters; silence has causes of
+    # its own (ENABLE, a port the utility has not switched on).
+    "mep": FlowTexts(
+        meter_noun="MEP meter",
+        worded_errors=frozenset(
+            ("no_data", "not_decodable", "crc_failures", "wrong_key", "invalid_key")
+        ),
+        own_steps=frozenset(("confirm", "reauth_confirm", "reconfigure")),
     ),
 }
 

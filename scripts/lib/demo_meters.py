@@ -3,8 +3,9 @@
 Every demo meter is a `DemoMeter`: it serves its wire protocol on this machine, knows the
 config-flow answers that add it, and names the registers the Energy dashboard should use.
 A meter is a simulator (`PushingMeter` subclasses: Belgian P1, Austrian
-M-Bus, Nordic HDLC) served over a `Transport` (a TCP server or a pseudo-terminal); a new kind
-is one more subclass and one more entry in `demo_meters()`.
+M-Bus, Nordic HDLC) served over a `Transport` (a TCP server or a pseudo-terminal), or a polled
+meter that answers requests on a server of its own (`SimulatedMep`, a Danish NES meter); a
+new kind is one more subclass and one more entry in `demo_meters()`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from simulators.dlms_meter import (
     SimulatedHdlcMeter,
     SimulatedMbusMeter,
 )
+from simulators.mep_meter import DEMO_KEY, MepTcpServer, SimulatedMepMeter
 from simulators.p1_meter import ReportedValue, SimulatedP1Meter
 
 _LOGGER = logging.getLogger("demo")
@@ -104,6 +106,11 @@ class DemoMeter(ABC):
     def key(self) -> bytes | None:
         """The key the meter encrypts with, None when it sends in the clear."""
         return None
+
+    @property
+    def key_text(self) -> str | None:
+        """The key as a user types it into the config flow, None when there is none."""
+        return None if self.key is None else self.key.hex().upper()
 
     def history(self, keys: tuple[str, ...], hours: int) -> dict[str, list[HourRow]]:
         """What the counters `keys` did in the `hours` full hours before the meter started.
@@ -352,8 +359,8 @@ class PushingMeter[S: Simulation](DemoMeter):
             FlowStep(self.source, {"next_step_id": connection}),
             FlowStep(connection, self.transport.answer()),
         ]
-        if self.key is not None:
-            steps.append(FlowStep(f"{self.source}_key", {"key": self.key.hex().upper()}))
+        if self.key_text is not None:
+            steps.append(FlowStep(f"{self.source}_key", {"key": self.key_text}))
         steps.append(FlowStep("confirm", {}))
         return steps
 
@@ -462,6 +469,105 @@ class SimulatedAidon(PushingMeter[SimulatedHdlcMeter]):
         return dict(self._meter.units)
 
 
+MEP_ENERGY = EnergyRoles(grid_import=("1-0:1.8.0",), grid_export=("1-0:2.8.0",))
+MEP_LIVE = ("1-0:1.7.0", "1-0:2.7.0", "1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0", "1-0:31.7.0")
+
+
+class _Clock:
+    """A settable clock for a replayed meter."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass(eq=False)
+class SimulatedMep(DemoMeter):
+    """A Danish NES/Echelon meter on its MEP port behind a TCP serial bridge; Home Assistant
+    polls it (every 2 s) with the key the utility would have sent, as 20 characters."""
+
+    energy: EnergyRoles = MEP_ENERGY
+    live_keys: tuple[str, ...] = MEP_LIVE
+    seed: int = 0
+    _server: MepTcpServer | None = field(default=None, init=False)
+    _started: float | None = field(default=None, init=False)
+    _first: dict[str, float] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self._meter = SimulatedMepMeter(DEMO_KEY, seed=self.seed, serial=self.meter_id)
+
+    async def start(self) -> None:
+        self._started = self._meter.clock()
+        self._first = self._meter.truth()
+        self._server = await MepTcpServer(self._meter).start()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.close()
+            self._server = None
+
+    def flow_steps(self) -> list[FlowStep]:
+        assert self._server is not None
+        return [
+            FlowStep("user", {"next_step_id": "mep"}),
+            FlowStep("mep", {"next_step_id": "mep_network"}),
+            FlowStep("mep_network", {"host": "127.0.0.1", "port": self._server.port}),
+            FlowStep("mep_key", {"key": self.key_text}),
+            FlowStep("mep_confirm", {}),
+        ]
+
+    @property
+    def where(self) -> str:
+        port = self._server.port if self._server is not None else "-"
+        return f"tcp 127.0.0.1:{port} (MEP port behind a serial bridge)"
+
+    @property
+    def key(self) -> bytes | None:
+        return DEMO_KEY
+
+    @property
+    def key_text(self) -> str | None:
+        return DEMO_KEY.decode("ascii")
+
+    def reported(self) -> dict[str, ReportedValue]:
+        return dict(self._meter.truth())
+
+    def units(self) -> dict[str, str | None]:
+        return dict.fromkeys((*MEP_ENERGY.grid_import, *MEP_ENERGY.grid_export), "Wh")
+
+    def history(self, keys: tuple[str, ...], hours: int) -> dict[str, list[HourRow]]:
+        # The household is a pure function of time and seed: a meter replayed from a week
+        # earlier grows exactly as the live one would have.
+        if self._started is None:
+            return {}
+        start = datetime.fromtimestamp(self._started, UTC)
+        first_hour = start.replace(minute=0, second=0, microsecond=0) - hours * _HOUR
+        clock = _Clock(first_hour.timestamp())
+        replay = SimulatedMepMeter(DEMO_KEY, seed=self.seed, serial=self.meter_id, clock=clock)
+        ends: list[tuple[datetime, dict[str, float]]] = []
+        for hour in range(1, hours + 1):
+            end = first_hour + hour * _HOUR
+            clock.now = end.timestamp()
+            ends.append((end, replay.truth()))
+        clock.now = self._started
+        at_start = replay.truth()
+        rows: dict[str, list[HourRow]] = {}
+        for key in keys:
+            if key not in self._first or key not in at_start:
+                continue
+            rows[key] = [
+                HourRow(
+                    end - _HOUR,
+                    self._first[key] + values[key] - at_start[key],
+                    values[key] - at_start[key],
+                )
+                for end, values in ends
+            ]
+        return rows
+
+
 def demo_meters() -> list[DemoMeter]:
     """The meters the demo starts, each added to Home Assistant as a user would."""
     return [
@@ -484,4 +590,5 @@ def demo_meters() -> list[DemoMeter]:
             transport=PseudoTerminal("auto"),
             seed=4,
         ),
+        SimulatedMep("Danish NES meter on its MEP port over TCP", "5706567270012345", seed=5),
     ]

@@ -77,6 +77,10 @@ class Family:
     """A fresh stream decoder (push families; None for polled ones)."""
     make_source: Callable[[LinkSettings, Keys], PolledSource] | None = None
     """An unopened source for a link (polled families; None for pushed ones)."""
+    key_parser: Callable[[str], bytes] | None = None
+    """How a key typed by a person becomes key bytes, for families whose keys are not the
+    usual 32 hex digits (with an optional authentication key); raises ValueError saying
+    what is wrong. None: the usual AES-128 keys."""
     capture_formats: tuple[CaptureFormat, ...] = ()
     identity_grace: float = 0.0
     """Seconds a first listen waits on for a message naming the meter, when the first one

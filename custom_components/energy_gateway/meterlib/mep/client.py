@@ -88,8 +88,9 @@ MAX_RESYNCS: Final = 3
 WRONG_KEY_REPLIES: Final = 2
 """Consecutive `0B` replies taken as a wrong key (one may be line noise in our request)."""
 
-type RtsMode = Literal["on", "off", "inverted"]
-"""How ENABLE is wired: to RTS (asserted = enabled), not at all, or through an inverter."""
+type RtsMode = Literal["on", "off", "inverted", "auto"]
+"""How ENABLE is wired: to RTS (asserted = enabled), not at all, through an inverter, or
+`auto`: to RTS when the port has one, else to a supply (ports without modem lines)."""
 
 
 @runtime_checkable
@@ -152,8 +153,8 @@ class MepClient:
     ) -> None:
         if len(key) < KEY_SIZE:
             raise ValueError(f"An MEP key has at least {KEY_SIZE} bytes, not {len(key)}")
-        if rts not in ("on", "off", "inverted"):
-            raise ValueError(f"rts must be 'on', 'off' or 'inverted', not {rts!r}")
+        if rts not in ("on", "off", "inverted", "auto"):
+            raise ValueError(f"rts must be 'on', 'off', 'inverted' or 'auto', not {rts!r}")
         self._link = link
         self._key = bytes(key[:KEY_SIZE])
         self._base_key = encryption_base_key(self._key) if encrypt else None
@@ -193,10 +194,15 @@ class MepClient:
             try:
                 await self._drive_enable(enabled=True)
             except LinkError as err:
-                raise LinkError(
-                    f"{err} (choose rts 'off' when ENABLE is not wired to RTS)"
-                ) from err
-            await asyncio.sleep(self._settle_time)
+                if self._rts != "auto":
+                    raise LinkError(
+                        f"{err} (choose rts 'off' when ENABLE is not wired to RTS)"
+                    ) from err
+                # No modem lines (pseudo-terminals, some adapters): ENABLE is then wired to
+                # a supply, and a silent meter's error says to check that.
+                _LOGGER.debug("%r cannot drive RTS (%s); ENABLE assumed wired", self, err)
+            else:
+                await asyncio.sleep(self._settle_time)
         await self._discard_pending()
 
     async def close(self) -> None:
@@ -238,6 +244,8 @@ class MepClient:
             variant=identity.model,
             header=identity.manufacturer,
             encrypted=self.encrypted,
+            manufacturer=identity.manufacturer.strip() or None,
+            model=identity.model or None,
         )
 
     async def _read_values(self) -> dict[str, Reading]:
@@ -419,4 +427,4 @@ class MepClient:
         if not isinstance(self._link, RtsControl):
             _LOGGER.debug("%r has no RTS line; ENABLE is assumed wired to a supply", self._link)
             return
-        await self._link.set_rts(enabled if self._rts == "on" else not enabled)
+        await self._link.set_rts(enabled if self._rts != "inverted" else not enabled)
