@@ -56,6 +56,8 @@ from .meterlib.core.frame import FrameInfo
 from .meterlib.core.model import Snapshot
 from .meterlib.families import FAMILIES
 from .meterlib.links.connections import describe_link, list_serial_ports, stable_port_path
+from .modbus_bus import MODBUS
+from .modbus_flow import ModbusFlowSteps, ModbusOptionsFlow
 from .probe import ProbeOutcome, normalise_key, probe_meter
 from .schema import vol
 
@@ -117,7 +119,7 @@ def _frame_placeholders(frame: FrameInfo | None) -> dict[str, str]:
     }
 
 
-class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
+class EnergyGatewayConfigFlow(ModbusFlowSteps, ConfigFlow, domain=DOMAIN):
     """Add a meter from the UI."""
 
     VERSION = 1
@@ -130,8 +132,10 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> EnergyGatewayOptionsFlow:
-        """Options: publish interval and silence handling."""
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Options: publish interval and silence handling; a Modbus bus's meters."""
+        if family_of(config_entry.data).id == MODBUS:
+            return ModbusOptionsFlow()
         return EnergyGatewayOptionsFlow()
 
     async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
@@ -464,4 +468,6 @@ for _family_id in FAMILIES:
         ("network", EnergyGatewayConfigFlow._async_network_step),
         ("key", EnergyGatewayConfigFlow._async_key_step),
     ):
+        if _family_id == MODBUS:
+            continue  # a bus of many meters: its own steps (`ModbusFlowSteps`)
         setattr(EnergyGatewayConfigFlow, f"async_step_{_family_id}_{_suffix}", _step)

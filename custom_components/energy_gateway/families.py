@@ -54,6 +54,8 @@ FLOW_TEXTS: Mapping[str, FlowTexts] = {
         meter_noun="meter",
         worded_errors=frozenset(("no_data", "not_decodable", "crc_failures", "wrong_key")),
     ),
+    # One entry per bus: its title names the bus, each meter is a device of its own.
+    "modbus": FlowTexts(meter_noun="Modbus bus"),
 }
 
 
