@@ -38,7 +38,8 @@ from .modbus_bus import (
 )
 
 DEFAULT_FLEET_POLL_INTERVAL = 5
-"""Seconds between cycles: a 32-meter line at 9600 baud needs about three for one."""
+"""Seconds from the end of one cycle to the start of the next (a 32-meter line at 9600 baud
+needs 6 to 9 s for a cycle, depending on the models: see benchmarks/bench_modbus.py)."""
 _CAPACITY_SAVE_DELAY = 60
 _STORAGE_VERSION = 1
 

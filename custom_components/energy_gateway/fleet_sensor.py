@@ -43,10 +43,6 @@ class _MeterView:
     def data(self) -> MeterData:
         return self.coordinator.data.meters[self.address]
 
-    @property
-    def latest(self) -> MeterData | None:
-        return self.coordinator.data.meters.get(self.address)
-
 
 type _MeterValue = Callable[[FleetCoordinator, int], SensorValue]
 
