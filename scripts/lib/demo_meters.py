@@ -464,6 +464,8 @@ class SimulatedAidon(PushingMeter[SimulatedHdlcMeter]):
 
 def demo_meters() -> list[DemoMeter]:
     """The meters the demo starts, each added to Home Assistant as a user would."""
+    from demo_modbus import SimulatedModbusFleet  # noqa: PLC0415 - it builds on this module
+
     return [
         SimulatedP1("Belgian P1 meter over TCP", "1SAG1100000001", transport=TcpServer(), seed=1),
         SimulatedP1(
@@ -484,4 +486,5 @@ def demo_meters() -> list[DemoMeter]:
             transport=PseudoTerminal("auto"),
             seed=4,
         ),
+        SimulatedModbusFleet("Modbus fleet of 32 mixed meters over TCP", "modbus"),
     ]
