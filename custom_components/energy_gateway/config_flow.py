@@ -293,6 +293,8 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change the port, host or key of an existing meter."""
         entry = self._get_reconfigure_entry()
+        if family_of(entry.data).id == MODBUS:
+            return await self.async_step_modbus_reconfigure(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             settings = {k: v for k, v in user_input.items() if k not in (CONF_KEY, CONF_AUTH_KEY)}

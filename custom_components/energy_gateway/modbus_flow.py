@@ -187,7 +187,7 @@ def chosen_meters(
 
 
 async def scan_bus(
-    hass: HomeAssistant, data: Mapping[str, Any], addresses: range
+    hass: HomeAssistant, data: Mapping[str, Any], addresses: Sequence[int]
 ) -> tuple[list[FoundMeter], MapCatalogue]:
     """Open the bus described by `data`, scan `addresses`, close it; raises LinkError."""
     catalogue = await async_load_catalogue(hass)
@@ -198,6 +198,83 @@ async def scan_bus(
     finally:
         await bus.close()
     return found, catalogue
+
+
+def serial_schema(ports: Sequence[tuple[str, str]]) -> vol.Schema:
+    """An RS485 adapter's port and line settings."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_SERIAL_PORT): SelectSelector(
+                SelectSelectorConfig(
+                    options=[
+                        SelectOptionDict(value=path, label=f"{path} ({label})")
+                        for path, label in ports
+                    ],
+                    custom_value=True,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUD_RATE)): _dropdown(
+                [str(rate) for rate in BAUD_RATES]
+            ),
+            vol.Required(CONF_PARITY, default="none"): _dropdown(
+                list(_PARITY_CHOICES), CONF_PARITY
+            ),
+            vol.Required(CONF_STOPBITS, default=str(DEFAULT_STOP_BITS)): _dropdown(
+                [str(bits) for bits in STOP_BITS]
+            ),
+            vol.Required(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): _seconds(0.05, 10, 0.05),
+            vol.Required(CONF_DELAY, default=DEFAULT_DELAY): _seconds(0, 1, 0.005),
+        }
+    )
+
+
+def network_schema() -> vol.Schema:
+    """A Modbus TCP device or gateway: address and framing."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_HOST): TextSelector(),
+            vol.Required(CONF_PORT, default=DEFAULT_TCP_PORT): NumberSelector(
+                NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
+            ),
+            vol.Required(CONF_FRAMING, default="tcp"): _dropdown(["tcp", "rtu"], CONF_FRAMING),
+            vol.Required(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): _seconds(0.05, 10, 0.05),
+        }
+    )
+
+
+def bus_data(connection: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Entry data of a bus from the serial or the network form."""
+    if connection == CONNECTION_SERIAL:
+        return {
+            CONF_SOURCE: MODBUS,
+            CONF_CONNECTION: CONNECTION_SERIAL,
+            CONF_SERIAL_PORT: user_input[CONF_SERIAL_PORT],
+            CONF_BAUDRATE: int(user_input[CONF_BAUDRATE]),
+            CONF_PARITY: _PARITY_CHOICES[user_input[CONF_PARITY]],
+            CONF_STOPBITS: int(user_input[CONF_STOPBITS]),
+            CONF_TIMEOUT: float(user_input[CONF_TIMEOUT]),
+            CONF_DELAY: float(user_input[CONF_DELAY]),
+        }
+    return {
+        CONF_SOURCE: MODBUS,
+        CONF_CONNECTION: CONNECTION_NETWORK,
+        CONF_HOST: user_input[CONF_HOST].strip(),
+        CONF_PORT: int(user_input[CONF_PORT]),
+        CONF_FRAMING: user_input[CONF_FRAMING],
+        CONF_TIMEOUT: float(user_input[CONF_TIMEOUT]),
+    }
+
+
+def form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What a stored bus shows in its form (the reverse of `bus_data`)."""
+    values = {key: data[key] for key in data if key not in (CONF_SOURCE, CONF_METERS)}
+    for key in (CONF_BAUDRATE, CONF_STOPBITS):
+        if key in values:
+            values[key] = str(values[key])
+    if CONF_PARITY in values:
+        values[CONF_PARITY] = next(k for k, v in _PARITY_CHOICES.items() if v == data[CONF_PARITY])
+    return values
 
 
 class ModbusFlowSteps(ConfigFlow):
@@ -212,70 +289,51 @@ class ModbusFlowSteps(ConfigFlow):
     ) -> ConfigFlowResult:
         """An RS485 adapter: the port and the line settings of the meters on it."""
         if user_input is not None:
-            self._bus_data = {
-                CONF_SOURCE: MODBUS,
-                CONF_CONNECTION: CONNECTION_SERIAL,
-                CONF_SERIAL_PORT: user_input[CONF_SERIAL_PORT],
-                CONF_BAUDRATE: int(user_input[CONF_BAUDRATE]),
-                CONF_PARITY: _PARITY_CHOICES[user_input[CONF_PARITY]],
-                CONF_STOPBITS: int(user_input[CONF_STOPBITS]),
-                CONF_TIMEOUT: float(user_input[CONF_TIMEOUT]),
-                CONF_DELAY: float(user_input[CONF_DELAY]),
-            }
+            self._bus_data = bus_data(CONNECTION_SERIAL, user_input)
             return await self.async_step_modbus_scan()
         ports = await self.hass.async_add_executor_job(list_serial_ports)
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_SERIAL_PORT): SelectSelector(
-                    SelectSelectorConfig(
-                        options=[
-                            SelectOptionDict(value=path, label=f"{path} ({label})")
-                            for path, label in ports
-                        ],
-                        custom_value=True,
-                        mode=SelectSelectorMode.DROPDOWN,
-                    )
-                ),
-                vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUD_RATE)): _dropdown(
-                    [str(rate) for rate in BAUD_RATES]
-                ),
-                vol.Required(CONF_PARITY, default="none"): _dropdown(
-                    list(_PARITY_CHOICES), CONF_PARITY
-                ),
-                vol.Required(CONF_STOPBITS, default=str(DEFAULT_STOP_BITS)): _dropdown(
-                    [str(bits) for bits in STOP_BITS]
-                ),
-                vol.Required(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): _seconds(0.05, 10, 0.05),
-                vol.Required(CONF_DELAY, default=DEFAULT_DELAY): _seconds(0, 1, 0.005),
-            }
-        )
-        return self.async_show_form(step_id="modbus_serial", data_schema=schema)
+        return self.async_show_form(step_id="modbus_serial", data_schema=serial_schema(ports))
 
     async def async_step_modbus_network(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """A Modbus TCP meter or gateway, or an RTU-over-TCP gateway."""
         if user_input is not None:
-            self._bus_data = {
-                CONF_SOURCE: MODBUS,
-                CONF_CONNECTION: CONNECTION_NETWORK,
-                CONF_HOST: user_input[CONF_HOST].strip(),
-                CONF_PORT: int(user_input[CONF_PORT]),
-                CONF_FRAMING: user_input[CONF_FRAMING],
-                CONF_TIMEOUT: float(user_input[CONF_TIMEOUT]),
-            }
+            self._bus_data = bus_data(CONNECTION_NETWORK, user_input)
             return await self.async_step_modbus_scan()
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_HOST): TextSelector(),
-                vol.Required(CONF_PORT, default=DEFAULT_TCP_PORT): NumberSelector(
-                    NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
-                ),
-                vol.Required(CONF_FRAMING, default="tcp"): _dropdown(["tcp", "rtu"], CONF_FRAMING),
-                vol.Required(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): _seconds(0.05, 10, 0.05),
-            }
+        return self.async_show_form(step_id="modbus_network", data_schema=network_schema())
+
+    async def async_step_modbus_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change how the bus is reached (a new port, address or line setting). The meters
+        and their history stay; at least one of them must answer on the new settings."""
+        entry = self._get_reconfigure_entry()
+        connection = entry.data[CONF_CONNECTION]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **bus_data(connection, user_input)}
+            addresses = [meter.address for meter in configured_meters(entry.data)]
+            try:
+                found, _ = await scan_bus(self.hass, data, addresses)
+            except LinkError as err:
+                errors["base"] = _link_error_key(err)
+            else:
+                if found:
+                    return self.async_update_reload_and_abort(entry, data=data)
+                errors["base"] = "modbus_no_units"
+        if connection == CONNECTION_SERIAL:
+            ports = await self.hass.async_add_executor_job(list_serial_ports)
+            schema = serial_schema(ports)
+        else:
+            schema = network_schema()
+        return self.async_show_form(
+            step_id="modbus_reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or form_values(entry.data)
+            ),
+            errors=errors,
         )
-        return self.async_show_form(step_id="modbus_network", data_schema=schema)
 
     async def async_step_modbus_scan(
         self, user_input: dict[str, Any] | None = None

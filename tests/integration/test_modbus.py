@@ -24,6 +24,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.energy_gateway import async_remove_config_entry_device
 from custom_components.energy_gateway.const import (
     CONF_CONNECTION,
     CONF_SERIAL_PORT,
@@ -424,3 +425,44 @@ async def test_diagnostics_per_meter(hass: HomeAssistant, fleet: ModbusFleet) ->
     assert meters["5"]["disabled_registers"] != []
     assert diagnostics["poller"]["bus"]["exceptions"] >= 1
     assert "meatrol" in diagnostics["maps"]["loaded"]
+
+
+async def test_reconfigure_changes_the_connection_and_keeps_the_meters(
+    hass: HomeAssistant, fleet: ModbusFleet, unused_tcp_port: int
+) -> None:
+    bus = await _serve(fleet, "tcp")
+    entry = _bus_entry(bus)
+    await setup_entry(hass, entry)
+    answer = {CONF_HOST: "127.0.0.1", CONF_FRAMING: "tcp", "timeout": 0.4}
+
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "modbus_reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**answer, CONF_PORT: unused_tcp_port}
+    )
+    assert result["errors"] == {"base": "modbus_cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**answer, CONF_PORT: bus[CONF_PORT]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data[CONF_TIMEOUT] == 0.4
+    assert [m["address"] for m in entry.data[CONF_METERS]] == list(KNOWN)
+    assert entry.state is ConfigEntryState.LOADED
+    assert float(hass.states.get(_entity(hass, entry, 1, VOLTAGE_L1)).state) > 200
+
+
+async def test_only_a_removed_meters_device_can_be_deleted(
+    hass: HomeAssistant, fleet: ModbusFleet
+) -> None:
+    entry = _bus_entry(await _serve(fleet, "tcp"))
+    await setup_entry(hass, entry)
+    registry = dr.async_get(hass)
+    configured = device_with(registry, entry, meter_device_identifier(entry, 1))
+    assert configured is not None
+    leftover = registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={meter_device_identifier(entry, 42)}
+    )
+    assert not await async_remove_config_entry_device(hass, entry, configured)
+    assert await async_remove_config_entry_device(hass, entry, leftover)
