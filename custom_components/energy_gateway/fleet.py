@@ -26,6 +26,7 @@ from .const import CONF_POLL_INTERVAL, DOMAIN, LOGGER
 from .meterlib.core.errors import LinkError
 from .meterlib.derive.deriver import Deriver, MeterData
 from .meterlib.modbus.client import ModbusBus
+from .meterlib.modbus.family import link_kind
 from .meterlib.modbus.poller import FleetPoller
 from .meterlib.modbus.scanner import FoundMeter, scan_units
 from .meterlib.modbus.schema import MapCatalogue
@@ -96,10 +97,11 @@ class FleetCoordinator(DataUpdateCoordinator[FleetData]):
     def link_description(self) -> str:
         """The bus in one line, e.g. `modbus rtu 192.0.2.7:502`."""
         settings = self.settings
-        if settings.serial_port is not None:
+        kind = link_kind(settings)
+        if kind == "serial":
             line = f"{settings.baudrate} 8{settings.parity}{settings.stopbits}"
-            return f"modbus serial {settings.serial_port} {line}"
-        return f"modbus {settings.framing} {settings.target}"
+            return f"modbus {kind} {settings.target} {line}"
+        return f"modbus {kind} {settings.target}"
 
     async def _async_setup(self) -> None:
         """Load the maps (the user's too), plan the reads and restore the capacity history."""
@@ -208,7 +210,7 @@ class FleetCoordinator(DataUpdateCoordinator[FleetData]):
             registry.async_get_or_create(
                 config_entry_id=entry.entry_id,
                 identifiers={meter_device_identifier(entry, address)},
-                name=f"{meter_map.manufacturer} {short} {address}",
+                name=f"{meter_map.manufacturer} {short} #{address}",
                 manufacturer=meter_map.manufacturer,
                 model=model,
                 serial_number=state.serial,

@@ -466,3 +466,34 @@ async def test_only_a_removed_meters_device_can_be_deleted(
     )
     assert not await async_remove_config_entry_device(hass, entry, configured)
     assert await async_remove_config_entry_device(hass, entry, leftover)
+
+
+async def test_a_silent_bus_retries_and_a_late_meter_gets_its_entities(
+    hass: HomeAssistant, fleet: ModbusFleet
+) -> None:
+    bus = await _serve(fleet, "tcp")
+    for meter in fleet.meters.values():
+        meter.silence()
+    silent = _bus_entry(bus)
+    await setup_entry(hass, silent)
+    assert silent.state is ConfigEntryState.SETUP_RETRY
+    await hass.config_entries.async_unload(silent.entry_id)
+    await hass.config_entries.async_remove(silent.entry_id)
+
+    for address in (1, 2, 5):
+        fleet.meters[address].wake()
+    entry = _bus_entry(bus)
+    await setup_entry(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    registry = er.async_get(hass)
+    late_id = f"{entry.unique_id}_9_{VOLTAGE_L1}"
+    assert registry.async_get_entity_id("sensor", DOMAIN, late_id) is None
+
+    fleet.meters[9].wake()
+    coordinator = entry.runtime_data.coordinator
+    for _ in range(6):  # meter 9 is re-probed on its backoff schedule
+        await _cycle(hass, entry)
+        if coordinator.poller.meters[9].alive:
+            break
+    assert float(hass.states.get(_entity(hass, entry, 9, VOLTAGE_L1)).state) > 200
+    assert device_with(dr.async_get(hass), entry, meter_device_identifier(entry, 9)) is not None

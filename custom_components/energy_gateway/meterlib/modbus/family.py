@@ -7,9 +7,12 @@ with a `FleetPoller`. What follows describes the choices a user makes for a bus.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from ..core.family import Family
+
+if TYPE_CHECKING:
+    from .client import ModbusBusSettings
 
 type LinkKind = Literal["serial", "tcp", "rtu_over_tcp"]
 
@@ -37,3 +40,10 @@ FAMILY = Family(
     # Schneider); the flow asks for each line setting separately.
     serial_presets=("9600_8n1", "9600_8e1"),
 )
+
+
+def link_kind(settings: ModbusBusSettings) -> LinkKind:
+    """Which of the three link kinds `settings` describe."""
+    if settings.serial_port is not None:
+        return "serial"
+    return "rtu_over_tcp" if settings.framing == "rtu" else "tcp"
