@@ -4,9 +4,10 @@ Adding: `modbus` (menu) -> `modbus_serial` or `modbus_network` -> `modbus_scan` 
 range) -> `modbus_meters` (one choice per unit that answered: the map it was identified as,
 another map, or "skip"; a unit that matches no map must be given one or skipped).
 Later, from the options: re-scan (new units, or correct a model), remove meters (their
-devices go with them), and the poll interval. Options flows work alike on every release we
-support; config subentries changed their API between 2025.3 and 2025.4 and need a newer
-frontend for a comparable UI.
+devices go with them), and the poll interval; `reconfigure` changes how the bus is reached.
+Options rather than config subentries: a subentry flow adds one subentry per run, while one
+scan finds many meters that the user confirms on a single form; the options flow does that
+alike on Home Assistant 2025.4 and 2026.
 """
 
 from __future__ import annotations
