@@ -154,9 +154,7 @@ def meters_schema(
         for meter_map in sorted(catalogue.maps.values(), key=lambda m: (m.manufacturer, m.id))
     ]
     selector = SelectSelector(
-        SelectSelectorConfig(
-            options=options, mode=SelectSelectorMode.DROPDOWN, translation_key="modbus_map"
-        )
+        SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
     )
     fields: dict[Any, Any] = {}
     for meter in found:
