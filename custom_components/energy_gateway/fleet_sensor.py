@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
+from homeassistant.components.sensor import SensorEntity
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -97,7 +97,7 @@ class FleetMeterSensor(CoordinatorEntity[FleetCoordinator], SensorEntity):
     """One value of one meter on a bus."""
 
     _attr_has_entity_name = True
-    entity_description: SensorEntityDescription
+    entity_description: MeterSensorDescription
 
     def __init__(
         self,
@@ -112,7 +112,6 @@ class FleetMeterSensor(CoordinatorEntity[FleetCoordinator], SensorEntity):
         entry = coordinator.config_entry
         self.address = address
         self.entity_description = description
-        self._description = description
         self._meter_value = meter_value
         self._attr_unique_id = f"{entry.unique_id}_{address}_{description.key}"
         self._attr_device_info = DeviceInfo(identifiers={meter_device_identifier(entry, address)})
@@ -142,7 +141,7 @@ class FleetMeterSensor(CoordinatorEntity[FleetCoordinator], SensorEntity):
     def _refresh(self) -> bool:
         """Compute availability, value and attributes; True when any changed."""
         coordinator = self.coordinator
-        description = self._description
+        description = self.entity_description
         if self._meter_value is not None:
             available = True
             value = self._meter_value(coordinator, self.address)

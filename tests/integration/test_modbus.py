@@ -423,6 +423,8 @@ async def test_diagnostics_per_meter(hass: HomeAssistant, fleet: ModbusFleet) ->
     assert meters["9"]["alive"] is False
     assert meters["1"]["alive"] is True
     assert meters["5"]["disabled_registers"] != []
+    assert meters["5"]["exceptions"]["2"] >= 1  # illegal data address, per meter
+    assert meters["1"]["exceptions"] == {}
     assert diagnostics["poller"]["bus"]["exceptions"] >= 1
     assert "meatrol" in diagnostics["maps"]["loaded"]
 
