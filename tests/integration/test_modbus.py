@@ -23,6 +23,7 @@ from homeassistant.helpers import (
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.energy_gateway import async_remove_config_entry_device
 from custom_components.energy_gateway.const import (
@@ -84,7 +85,9 @@ async def _serve(fleet: ModbusFleet, transport: Transport) -> dict[str, Any]:
     }
 
 
-def _bus_entry(bus: dict[str, Any], addresses: tuple[int, ...] = KNOWN) -> MockConfigEntry:
+def _bus_entry(
+    bus: dict[str, Any], addresses: tuple[int, ...] = KNOWN, unique_id: str | None = None
+) -> MockConfigEntry:
     meters = [
         {"address": address, "model": PLACEMENT[address], "serial": str(10_000_000 + address)}
         for address in addresses
@@ -93,7 +96,7 @@ def _bus_entry(bus: dict[str, Any], addresses: tuple[int, ...] = KNOWN) -> MockC
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"Modbus {target}",
-        unique_id=f"modbus-{target}",
+        unique_id=unique_id or f"modbus-{target}",
         data={CONF_SOURCE: "modbus", **bus, CONF_METERS: meters},
     )
 
@@ -499,3 +502,15 @@ async def test_a_silent_bus_retries_and_a_late_meter_gets_its_entities(
             break
     assert float(hass.states.get(_entity(hass, entry, 9, VOLTAGE_L1)).state) > 200
     assert device_with(dr.async_get(hass), entry, meter_device_identifier(entry, 9)) is not None
+
+
+async def test_entities_per_meter_snapshot(
+    hass: HomeAssistant, fleet: ModbusFleet, snapshot: SnapshotAssertion
+) -> None:
+    """What each model's meter becomes (names, classes, units; values move with time, so
+    only the registry entries are pinned)."""
+    # A fixed unique id: the simulator's port changes from run to run.
+    entry = _bus_entry(await _serve(fleet, "tcp"), unique_id="modbus-test-bus")
+    await setup_entry(hass, entry)
+    entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    assert sorted(entries, key=lambda item: item.unique_id) == snapshot
