@@ -30,6 +30,7 @@ from typing import Final
 from custom_components.energy_gateway.meterlib.modbus.client import ModbusBus, ModbusBusSettings
 from custom_components.energy_gateway.meterlib.modbus.planner import plan_reads
 from custom_components.energy_gateway.meterlib.modbus.poller import FleetPoller, MeterAssignment
+from custom_components.energy_gateway.meterlib.modbus.scanner import scan_units
 from custom_components.energy_gateway.meterlib.modbus.schema import MeterMap, load_maps
 from custom_components.energy_gateway.meterlib.modbus.wire import LineTiming
 from simulators.modbus_fleet import DEMO_MODELS, ModbusFleet
@@ -87,7 +88,7 @@ async def _scan(addresses: range) -> dict[str, object]:
     bus = ModbusBus(_settings(port))
     try:
         await bus.connect()
-        found = await bus.scan(addresses)
+        found = await scan_units(bus, addresses)
     finally:
         await bus.close()
         await fleet.stop()

@@ -39,7 +39,12 @@ async def async_remove_entry(hass: HomeAssistant, entry: EnergyGatewayConfigEntr
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: EnergyGatewayConfigEntry, device: DeviceEntry
 ) -> bool:
-    """Let the user delete a sub-meter that the meter no longer reports."""
+    """Let the user delete a sub-meter that the meter no longer reports, or a meter removed
+    from a Modbus bus."""
     from .devices import is_stale_device  # noqa: PLC0415 - see the module docstring
+    from .fleet import FleetCoordinator  # noqa: PLC0415 - see the module docstring
 
-    return is_stale_device(entry, device, entry.runtime_data.coordinator.latest)
+    coordinator = entry.runtime_data.coordinator
+    if isinstance(coordinator, FleetCoordinator):
+        return coordinator.is_removed_meter(device)
+    return is_stale_device(entry, device, coordinator.latest)

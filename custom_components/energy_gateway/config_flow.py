@@ -54,6 +54,8 @@ from .meterlib.core.frame import FrameInfo
 from .meterlib.core.model import Snapshot
 from .meterlib.families import FAMILIES
 from .meterlib.links.connections import describe_link, list_serial_ports, stable_port_path
+from .modbus_bus import MODBUS
+from .modbus_flow import ModbusFlowSteps, ModbusOptionsFlow
 from .options_polled import polled_options_schema
 from .probe import ProbeOutcome, probe_meter
 from .probe_polled import probe_polled_meter
@@ -110,7 +112,7 @@ def _frame_placeholders(frame: FrameInfo | None) -> dict[str, str]:
     }
 
 
-class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
+class EnergyGatewayConfigFlow(ModbusFlowSteps, ConfigFlow, domain=DOMAIN):
     """Add a meter from the UI."""
 
     VERSION = 1
@@ -123,8 +125,10 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> EnergyGatewayOptionsFlow:
-        """Options: publish interval and silence handling."""
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Options: publish interval and silence handling; a Modbus bus's meters."""
+        if family_of(config_entry.data).id == MODBUS:
+            return ModbusOptionsFlow()
         return EnergyGatewayOptionsFlow()
 
     async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
@@ -283,6 +287,8 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change the port, host or key of an existing meter."""
         entry = self._get_reconfigure_entry()
+        if family_of(entry.data).id == MODBUS:
+            return await self.async_step_modbus_reconfigure(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             settings = {k: v for k, v in user_input.items() if k not in KEY_FIELDS}
@@ -467,6 +473,8 @@ for _family_id in FAMILIES:
         ("network", EnergyGatewayConfigFlow._async_network_step),
         ("key", EnergyGatewayConfigFlow._async_key_step),
     ):
+        if _family_id == MODBUS:
+            continue  # a bus of many meters: its own steps (`ModbusFlowSteps`)
         setattr(EnergyGatewayConfigFlow, f"async_step_{_family_id}_{_suffix}", _step)
     for _shared in FLOW_TEXTS[_family_id].own_steps:
         setattr(

@@ -9,6 +9,7 @@ lives in `MeterCoordinator`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -39,6 +41,7 @@ from .const import (
 )
 from .devices import register_devices
 from .families import create_polled_session, extras_of, family_of, keys_of, link_settings
+from .fleet import FleetCoordinator
 from .meterlib.core.errors import DecodeError, EncryptionError, LinkError
 from .meterlib.derive.deriver import MeterData
 from .meterlib.session import PolledSession, PushSession
@@ -59,7 +62,9 @@ _REFUSED_KEY_POLL_INTERVAL = timedelta(minutes=1)
 class EnergyGatewayRuntime:
     """What a loaded config entry keeps at runtime."""
 
-    coordinator: MeterCoordinator
+    coordinator: MeterCoordinator | FleetCoordinator
+    add_sensors: Callable[[AddConfigEntryEntitiesCallback], None] | None = None
+    """Set for a Modbus bus: creates its meters' entities (see `fleet_sensor`)."""
 
 
 class MeterCoordinator(DataUpdateCoordinator[MeterData]):

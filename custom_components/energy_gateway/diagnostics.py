@@ -12,6 +12,8 @@ from homeassistant.core import HomeAssistant
 from .const import CONF_AUTH_KEY, CONF_KEY
 from .coordinator import EnergyGatewayConfigEntry
 from .families import extras_of
+from .fleet import FleetCoordinator
+from .fleet_diagnostics import fleet_diagnostics
 
 TO_REDACT = {
     CONF_KEY,
@@ -29,6 +31,8 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Configuration, link counters, the detected dialect and the last failed messages."""
     coordinator = entry.runtime_data.coordinator
+    if isinstance(coordinator, FleetCoordinator):
+        return fleet_diagnostics(entry, coordinator)
     data = coordinator.data
     snapshot = data.snapshot if data is not None else None
     # Only families whose decoder can meet unknown lists have this section.

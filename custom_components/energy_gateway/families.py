@@ -68,6 +68,8 @@ FLOW_TEXTS: Mapping[str, FlowTexts] = {
         ),
         own_steps=frozenset(("confirm", "reauth_confirm", "reconfigure")),
     ),
+    # One entry per bus: its title names the bus, each meter is a device of its own.
+    "modbus": FlowTexts(meter_noun="Modbus bus"),
 }
 
 

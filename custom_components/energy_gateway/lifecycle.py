@@ -6,12 +6,17 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 
 from .coordinator import EnergyGatewayConfigEntry, EnergyGatewayRuntime, create_coordinator
+from .fleet_setup import async_start_bus, is_bus
 
 PLATFORMS: list[Platform] = [Platform.SENSOR]
 
 
 async def async_setup_meter(hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> bool:
     """Open the meter's session, wait for its first data, then create its entities."""
+    if is_bus(entry):
+        entry.runtime_data = await async_start_bus(hass, entry)
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+        return True
     coordinator = create_coordinator(hass, entry)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = EnergyGatewayRuntime(coordinator=coordinator)

@@ -232,7 +232,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create a sensor for every value the meter reports, and more as new values appear."""
-    coordinator = entry.runtime_data.coordinator
+    runtime = entry.runtime_data
+    if runtime.add_sensors is not None:  # a Modbus bus: one device per meter
+        runtime.add_sensors(async_add_entities)
+        return
+    coordinator = runtime.coordinator
+    assert isinstance(coordinator, MeterCoordinator)
     known: set[str] = set()
 
     @callback

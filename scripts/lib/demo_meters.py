@@ -570,6 +570,8 @@ class SimulatedMep(DemoMeter):
 
 def demo_meters() -> list[DemoMeter]:
     """The meters the demo starts, each added to Home Assistant as a user would."""
+    from demo_modbus import SimulatedModbusFleet  # noqa: PLC0415 - it builds on this module
+
     return [
         SimulatedP1("Belgian P1 meter over TCP", "1SAG1100000001", transport=TcpServer(), seed=1),
         SimulatedP1(
@@ -590,5 +592,6 @@ def demo_meters() -> list[DemoMeter]:
             transport=PseudoTerminal("auto"),
             seed=4,
         ),
+        SimulatedModbusFleet("Modbus fleet of 32 mixed meters over TCP", "modbus"),
         SimulatedMep("Danish NES meter on its MEP port over TCP", "5706567270012345", seed=5),
     ]

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from .core.family import Family
 from .dlms.family import FAMILY as DLMS
 from .mep.family import FAMILY as MEP
+from .modbus.family import FAMILY as MODBUS
 from .p1.family import FAMILY as P1
 
-FAMILIES: Mapping[str, Family] = {family.id: family for family in (P1, DLMS, MEP)}
+FAMILIES: Mapping[str, Family] = {family.id: family for family in (P1, DLMS, MODBUS, MEP)}
 """Every family, by id, in the order menus list them."""

@@ -78,6 +78,9 @@ class MeterState:
     read_holes: bool = True
     skipped_blocks: int = 0
     """Blocks left out of a cycle: busy, acknowledge, device failure, malformed reply."""
+    exceptions: dict[str, int] = field(default_factory=dict)
+    """Exception replies of this meter by code (`"2"`, `"6"`; `"malformed"` for a reply of
+    the wrong length)."""
     invalid_values: int = 0
     last_success: datetime | None = None
 
@@ -176,6 +179,8 @@ class FleetPoller:
         if reply.outcome is Outcome.DATA:
             self._decode(state, block, reply.registers, readings)
             return False
+        code = "malformed" if reply.exception_code is None else str(reply.exception_code)
+        state.exceptions[code] = state.exceptions.get(code, 0) + 1
         if reply.exception_code not in _REFUSED:
             state.skipped_blocks += 1  # busy, device failure, malformed: try next cycle
             return False
@@ -302,6 +307,7 @@ def _meter_diagnostics(state: MeterState, bus: ModbusBus, cycle: int) -> dict[st
         "blocks": [[block.fc, block.address, block.count] for block in state.blocks],
         "timeout_s": round(bus.timeout_for(state.address, 1), 4),
         "skipped_blocks": state.skipped_blocks,
+        "exceptions": dict(sorted(state.exceptions.items())),
         "invalid_values": state.invalid_values,
         "last_success": state.last_success.isoformat() if state.last_success else None,
     }

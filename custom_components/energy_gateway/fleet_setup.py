@@ -1,0 +1,36 @@
+"""Start a Modbus bus's config entry: its coordinator, its first cycle, its entity factory."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_SOURCE
+from .coordinator import EnergyGatewayRuntime
+from .fleet import FleetCoordinator
+from .fleet_sensor import async_add_fleet_sensors
+from .modbus_bus import MODBUS
+
+
+def is_bus(entry: ConfigEntry) -> bool:
+    """True for the entry of a Modbus bus (many meters) rather than of one meter."""
+    return bool(entry.data.get(CONF_SOURCE) == MODBUS)
+
+
+async def async_start_bus(hass: HomeAssistant, entry: ConfigEntry) -> EnergyGatewayRuntime:
+    """Poll the bus once (ConfigEntryNotReady while no meter answers) and return the
+    runtime data that lets the sensor platform create each meter's entities."""
+    coordinator = FleetCoordinator(hass, entry)
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except BaseException:
+        # Not ready (no meter answers yet): Home Assistant retries with a new coordinator,
+        # so this one's connection must not linger.
+        await coordinator.bus.close()
+        raise
+    return EnergyGatewayRuntime(
+        coordinator=coordinator,
+        add_sensors=partial(async_add_fleet_sensors, entry, coordinator),
+    )
