@@ -11,7 +11,6 @@ from typing import Any
 
 from homeassistant.config_entries import (
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
 )
@@ -58,6 +57,8 @@ from .meterlib.families import FAMILIES
 from .meterlib.links.connections import describe_link, list_serial_ports, stable_port_path
 from .probe import ProbeOutcome, normalise_key, probe_meter
 from .schema import vol
+from .upstream import is_upstream
+from .upstream.config_flow_steps import UpstreamFlowSteps
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _KEY_SCHEMA = vol.Schema(
@@ -117,7 +118,7 @@ def _frame_placeholders(frame: FrameInfo | None) -> dict[str, str]:
     }
 
 
-class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
+class EnergyGatewayConfigFlow(UpstreamFlowSteps, domain=DOMAIN):
     """Add a meter from the UI."""
 
     VERSION = 1
@@ -133,6 +134,12 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> EnergyGatewayOptionsFlow:
         """Options: publish interval and silence handling."""
         return EnergyGatewayOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """Meters have options; an upstream portal entry is changed by reconfiguring."""
+        return not is_upstream(config_entry.data)
 
     async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
         """A USB P1 cable was plugged in: offer to listen to the meter on it."""
@@ -171,7 +178,7 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick the kind of meter interface."""
-        return self.async_show_menu(step_id="user", menu_options=list(FAMILIES))
+        return self.async_show_menu(step_id="user", menu_options=[*FAMILIES, "upstream"])
 
     def _connection_menu(self, source: str) -> ConfigFlowResult:
         """The family is chosen: through a serial cable or a network bridge?"""
@@ -289,6 +296,8 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change the port, host or key of an existing meter."""
         entry = self._get_reconfigure_entry()
+        if is_upstream(entry.data):
+            return await self.async_step_upstream_reconfigure()
         errors: dict[str, str] = {}
         if user_input is not None:
             settings = {k: v for k, v in user_input.items() if k not in (CONF_KEY, CONF_AUTH_KEY)}
@@ -327,7 +336,10 @@ class EnergyGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """The stored key no longer decrypts the meter's telegrams."""
+        """The stored key no longer decrypts the meter's telegrams (or, for an upstream
+        portal entry, the portal refused the token)."""
+        if is_upstream(entry_data):
+            return await self.async_step_upstream_reauth()
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(

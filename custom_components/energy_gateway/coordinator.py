@@ -17,6 +17,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -42,6 +43,7 @@ from .families import create_polled_session, family_of, keys_of, link_settings
 from .meterlib.core.errors import DecodeError, EncryptionError, LinkError
 from .meterlib.derive.deriver import MeterData
 from .meterlib.session import PolledSession, PushSession
+from .upstream.const import SIGNAL_SNAPSHOT
 
 type EnergyGatewayConfigEntry = ConfigEntry[EnergyGatewayRuntime]
 
@@ -140,6 +142,8 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         if data.values.keys() != previous.keys():
             register_devices(dr.async_get(self.hass), self.config_entry, data)
         self._store.async_delay_save(self.session.saved_state, _CAPACITY_SAVE_DELAY)
+        # The upstream portal push (if set up) stores every snapshot shown.
+        async_dispatcher_send(self.hass, SIGNAL_SNAPSHOT, self.config_entry.entry_id, data.snapshot)
         if self._stale:
             self._stale = False
             LOGGER.info("%s: messages from %s are arriving again", self.name, self.link_description)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST
@@ -11,6 +11,9 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_AUTH_KEY, CONF_KEY
 from .coordinator import EnergyGatewayConfigEntry
+from .upstream import is_upstream
+from .upstream.diagnostics import upstream_diagnostics
+from .upstream.pusher import UpstreamConfigEntry
 
 TO_REDACT = {
     CONF_KEY,
@@ -27,6 +30,8 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: EnergyGatewayConfigEntry
 ) -> dict[str, Any]:
     """Configuration, link counters, the detected dialect and the last failed messages."""
+    if is_upstream(entry.data):
+        return upstream_diagnostics(cast(UpstreamConfigEntry, entry))
     coordinator = entry.runtime_data.coordinator
     data = coordinator.data
     snapshot = data.snapshot if data is not None else None

@@ -1,0 +1,103 @@
+"""A portal that ingests Energy Gateway batches over real HTTP (aiohttp.web on 127.0.0.1).
+
+For the tests and the soak benchmark. It checks the bearer token, keeps every request it was
+sent, deduplicates on the idempotency key the way a real ingest would, and can misbehave on
+demand: answer with a given status (and Retry-After), be slow, or store a batch and then
+time out before answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+import gzip
+import json
+from typing import Any
+
+from aiohttp import web
+
+TOKEN = "portal-test-token"  # noqa: S105 - the test portal's own token
+
+
+@dataclass
+class Behaviour:
+    """How the portal answers the next requests."""
+
+    status: int = 200
+    """Status for requests that pass authentication (200 = store and accept)."""
+    retry_after: str | None = None
+    delay: float = 0.0
+    """Seconds to wait after storing a batch before answering: a slow portal, or (longer
+    than the client waits) one that stores and then times out."""
+    accept_gzip: bool = True
+    statuses: list[int] = field(default_factory=list)
+    """One-off statuses used (and removed) before `status`, oldest first."""
+
+
+class Portal:
+    """The ingest endpoint `POST /ingest` and what it received."""
+
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.behaviour = Behaviour()
+        self.requests = 0
+        self.keys_seen: Counter[str] = Counter()
+        self.batches: dict[str, Any] = {}
+        """Idempotency key → the first body stored under it (insertion order = arrival)."""
+        self.gzipped = 0
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1 (`port` 0: any free port, see `url`)."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/ingest", self._ingest)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/ingest"
+
+    async def _ingest(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.json_response({"error": "bad token"}, status=401)
+        behaviour = self.behaviour
+        status = behaviour.statuses.pop(0) if behaviour.statuses else behaviour.status
+        raw = await request.read()
+        if status >= 300:
+            headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else None
+            return web.json_response({"error": "not now"}, status=status, headers=headers)
+        if request.headers.get("Content-Encoding") == "gzip":
+            self.gzipped += 1
+            raw = gzip.decompress(raw)
+        key = request.headers["Idempotency-Key"]
+        self.keys_seen[key] += 1
+        self.batches.setdefault(key, json.loads(raw))
+        if behaviour.delay:
+            await asyncio.sleep(behaviour.delay)
+        headers = {"Accept-Encoding": "gzip"} if behaviour.accept_gzip else {}
+        return web.json_response({"stored": key}, headers=headers)
+
+    @property
+    def duplicates(self) -> int:
+        """Requests that carried a key already stored (what deduplication removes)."""
+        return sum(count - 1 for count in self.keys_seen.values())
+
+    def snapshots_by_meter(self) -> dict[str, list[dict[str, Any]]]:
+        """Every stored v1 snapshot after deduplication, per meter, in arrival order."""
+        meters: dict[str, list[dict[str, Any]]] = {}
+        for body in self.batches.values():
+            for meter in body.get("meters", []):
+                meters.setdefault(meter["meter_id"], []).extend(meter["snapshots"])
+        return meters
