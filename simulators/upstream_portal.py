@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
-import gzip
 import json
 from typing import Any
 
@@ -79,8 +78,7 @@ class Portal:
             headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else None
             return web.json_response({"error": "not now"}, status=status, headers=headers)
         if request.headers.get("Content-Encoding") == "gzip":
-            self.gzipped += 1
-            raw = gzip.decompress(raw)
+            self.gzipped += 1  # aiohttp has already inflated `raw`
         key = request.headers["Idempotency-Key"]
         self.keys_seen[key] += 1
         self.batches.setdefault(key, json.loads(raw))

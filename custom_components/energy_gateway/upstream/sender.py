@@ -6,6 +6,7 @@ session in. The token goes only into the Authorization header and is never logge
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
 import ssl
@@ -92,9 +93,11 @@ async def post(
     if gzipped:
         headers["Content-Encoding"] = "gzip"
     try:
-        async with session.post(
-            url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=seconds)
-        ) as response:
+        # asyncio's own timeout covers connecting, sending and reading the whole answer.
+        async with (
+            asyncio.timeout(seconds),
+            session.post(url, data=body, headers=headers) as response,
+        ):
             text = (await response.text(errors="replace"))[:ANSWER_LIMIT]
             accepted = response.headers.get("Accept-Encoding", "")
             retry_after = (
