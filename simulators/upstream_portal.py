@@ -30,6 +30,9 @@ class Behaviour:
     """Seconds to wait after storing a batch before answering: a slow portal, or (longer
     than the client waits) one that stores and then times out."""
     accept_gzip: bool = True
+    refuse_gzip: bool = False
+    """Answer 415 to gzipped bodies (while still announcing gzip, as a misconfigured proxy
+    in front of a portal might)."""
     statuses: list[int] = field(default_factory=list)
     """One-off statuses used (and removed) before `status`, oldest first."""
 
@@ -45,6 +48,8 @@ class Portal:
         self.batches: dict[str, Any] = {}
         """Idempotency key → the first body stored under it (insertion order = arrival)."""
         self.gzipped = 0
+        self.duplicate_snapshots = 0
+        """Snapshots that arrived again under a key already stored (before deduplication)."""
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -57,6 +62,10 @@ class Portal:
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -74,6 +83,8 @@ class Portal:
         behaviour = self.behaviour
         status = behaviour.statuses.pop(0) if behaviour.statuses else behaviour.status
         raw = await request.read()
+        if behaviour.refuse_gzip and request.headers.get("Content-Encoding") == "gzip":
+            return web.json_response({"error": "no gzip"}, status=415)
         if status >= 300:
             headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else None
             return web.json_response({"error": "not now"}, status=status, headers=headers)
@@ -81,7 +92,10 @@ class Portal:
             self.gzipped += 1  # aiohttp has already inflated `raw`
         key = request.headers["Idempotency-Key"]
         self.keys_seen[key] += 1
-        self.batches.setdefault(key, json.loads(raw))
+        body = json.loads(raw)
+        if key in self.batches:
+            self.duplicate_snapshots += sum(len(m["snapshots"]) for m in body.get("meters", []))
+        self.batches.setdefault(key, body)
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
         headers = {"Accept-Encoding": "gzip"} if behaviour.accept_gzip else {}
@@ -99,3 +113,17 @@ class Portal:
             for meter in body.get("meters", []):
                 meters.setdefault(meter["meter_id"], []).extend(meter["snapshots"])
         return meters
+
+
+async def _serve_forever(port: int) -> None:
+    portal = Portal()
+    await portal.start(port)
+    print(portal.port, flush=True)  # the parent process reads the port from here
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    # A portal in its own process, so a benchmark's process time does not include it.
+    import sys
+
+    asyncio.run(_serve_forever(int(sys.argv[1]) if len(sys.argv) > 1 else 0))

@@ -296,3 +296,36 @@ async def test_removing_the_entry_removes_its_outbox(
     assert await hass.config_entries.async_remove(pusher.config_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert not path.exists()
+
+
+async def test_gzip_refused_falls_back_to_plain_json(
+    hass: HomeAssistant, portal: Portal, clock: FrozenDateTimeFactory
+) -> None:
+    """A 415 to a gzipped body: the same batch goes again as plain JSON."""
+    meters = Meters(hass, 1)
+    pusher = await _setup(hass, portal)
+    meters.publish()
+    await tick(hass, clock)  # the answer announces gzip
+    portal.behaviour.refuse_gzip = True
+    for _ in range(3):
+        meters.publish()
+        await tick(hass, clock)
+    await tick_until(hass, clock, lambda: _all_delivered(portal, meters))
+    assert delivered(portal) == meters.produced
+    assert pusher.halted is None
+
+
+async def test_ampx_mode(hass: HomeAssistant, portal: Portal, clock: FrozenDateTimeFactory) -> None:
+    """One AmpX message per snapshot, each under its own stable key."""
+    meters = Meters(hass, 2)
+    await _setup(hass, portal, payload_format="ampx")
+    meters.publish()
+    await tick(hass, clock)
+    messages = list(portal.batches.values())
+    assert [(m["meter_id"], m["values"]["active_energy_imported_tot"]) for m in messages] == [
+        ("M0", "1"),
+        ("M1", "2"),
+    ]
+    assert messages[0]["serial_number"] == "SERIAL-M0"
+    assert messages[0]["values"]["active_power_tot"] == "1.5"
+    assert all(key.endswith(("-0", "-1")) for key in portal.batches)

@@ -19,7 +19,7 @@ CONF_RETENTION_DAYS: Final = "retention_days"
 DEFAULT_PUSH_INTERVAL: Final = 30
 DEFAULT_RETENTION_DAYS: Final = 7
 MAX_OUTBOX_BYTES: Final = 512 * 1024 * 1024
-"""Size limit of the stored snapshots (7 days of 32 meters at 30 s fit about 4 times)."""
+"""Size limit of the stored snapshots: 7 days of 32 meters at 30 s (about 300 MB) fit."""
 
 MAX_SNAPSHOTS_PER_BATCH: Final = 500
 MAX_BATCHES_PER_PUSH: Final = 8

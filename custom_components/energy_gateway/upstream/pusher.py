@@ -64,8 +64,11 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
 
     config_entry: UpstreamConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: UpstreamConfigEntry, outbox: Outbox) -> None:
-        """Nothing is sent until the first refresh."""
+    def __init__(
+        self, hass: HomeAssistant, entry: UpstreamConfigEntry, outbox: Outbox, dropped: int
+    ) -> None:
+        """Nothing is sent until the first refresh; `dropped` is the outbox's count so far
+        (drops from now on raise the repair issue)."""
         interval = float(entry.data.get(CONF_PUSH_INTERVAL, DEFAULT_PUSH_INTERVAL))
         super().__init__(
             hass,
@@ -88,19 +91,26 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
         self._incoming: list[tuple[MeterIdentity, Snapshot, datetime]] = []
         self._writer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self._dropped_at_start: int | None = None
+        self._dropped_at_start = dropped
         self._unsubscribe: CALLBACK_TYPE | None = None
 
-    def subscribe(self) -> None:
-        """Start taking meter snapshots into the outbox."""
+    def subscribe(self, early: list[tuple[str, Snapshot, datetime]]) -> None:
+        """Start taking meter snapshots into the outbox, after those that arrived while
+        the outbox was being opened."""
         self._unsubscribe = async_dispatcher_connect(self.hass, SIGNAL_SNAPSHOT, self._on_snapshot)
+        for meter_entry_id, snapshot, received in early:
+            self._accept(meter_entry_id, snapshot, received)
 
     @callback
     def _on_snapshot(self, meter_entry_id: str, snapshot: Snapshot) -> None:
         """A meter showed a new snapshot: queue it for the disk right away."""
+        self._accept(meter_entry_id, snapshot, dt_util.utcnow())
+
+    @callback
+    def _accept(self, meter_entry_id: str, snapshot: Snapshot, received: datetime) -> None:
         if self._meters and meter_entry_id not in self._meters:
             return
-        self._incoming.append((self._identity(meter_entry_id), snapshot, dt_util.utcnow()))
+        self._incoming.append((self._identity(meter_entry_id), snapshot, received))
         self.counters["received"] += 1
         if self._writer is None:
             self._writer = self.config_entry.async_create_background_task(
@@ -255,9 +265,7 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
         )
 
     def _report_drops(self, stats: OutboxStats) -> None:
-        if self._dropped_at_start is None:
-            self._dropped_at_start = stats.dropped
-        elif stats.dropped > self._dropped_at_start:
+        if stats.dropped > self._dropped_at_start:
             repairs.raise_dropped_issue(
                 self.hass, self.config_entry, stats.dropped - self._dropped_at_start
             )

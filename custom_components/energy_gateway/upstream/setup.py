@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN
+from ..meterlib.core.model import Snapshot
 from . import repairs
-from .const import CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, MAX_OUTBOX_BYTES
+from .const import CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS, MAX_OUTBOX_BYTES, SIGNAL_SNAPSHOT
 from .outbox import Outbox
 from .pusher import UpstreamConfigEntry, UpstreamPusher
 
@@ -25,6 +28,13 @@ def outbox_path(hass: HomeAssistant, entry_id: str) -> Path:
 async def async_setup_upstream(hass: HomeAssistant, entry: UpstreamConfigEntry) -> bool:
     """Open the outbox, start taking snapshots, then deliver on the interval."""
     days = float(entry.data.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
+    # Meters start alongside this entry: hold their first snapshots while the file opens.
+    early: list[tuple[str, Snapshot, datetime]] = []
+    stop_early = async_dispatcher_connect(
+        hass,
+        SIGNAL_SNAPSHOT,
+        lambda meter_entry_id, snapshot: early.append((meter_entry_id, snapshot, dt_util.utcnow())),
+    )
     outbox = await hass.async_add_executor_job(
         lambda: Outbox(
             outbox_path(hass, entry.entry_id),
@@ -33,8 +43,10 @@ async def async_setup_upstream(hass: HomeAssistant, entry: UpstreamConfigEntry) 
             clock=lambda: dt_util.utcnow().timestamp(),
         )
     )
-    pusher = UpstreamPusher(hass, entry, outbox)
-    pusher.subscribe()
+    stats = await hass.async_add_executor_job(outbox.stats)
+    pusher = UpstreamPusher(hass, entry, outbox, stats.dropped)
+    stop_early()
+    pusher.subscribe(early)
     entry.runtime_data = pusher
     try:
         await pusher.async_config_entry_first_refresh()
