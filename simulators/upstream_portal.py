@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 import json
 from typing import Any
@@ -40,8 +41,12 @@ class Behaviour:
 class Portal:
     """The ingest endpoint `POST /ingest` and what it received."""
 
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(
+        self, token: str = TOKEN, keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    ) -> None:
+        """`keep` reduces each stored body (a long soak keeps only what it checks)."""
         self.token = token
+        self._keep = keep
         self.behaviour = Behaviour()
         self.requests = 0
         self.keys_seen: Counter[str] = Counter()
@@ -95,7 +100,7 @@ class Portal:
         body = json.loads(raw)
         if key in self.batches:
             self.duplicate_snapshots += sum(len(m["snapshots"]) for m in body.get("meters", []))
-        self.batches.setdefault(key, body)
+        self.batches.setdefault(key, self._keep(body) if self._keep else body)
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
         headers = {"Accept-Encoding": "gzip"} if behaviour.accept_gzip else {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+import sqlite3
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -85,7 +86,7 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
         self.halted: str | None = None
         self.last_success: datetime | None = None
         self.last_answer: Answer | None = None
-        self.counters = {"delivered": 0, "retries": 0, "received": 0}
+        self.counters = {"delivered": 0, "retries": 0, "received": 0, "write_failures": 0}
         self._meters: frozenset[str] = frozenset(entry.data.get(CONF_METERS) or ())
         self._identities: dict[str, MeterIdentity] = {}
         self._incoming: list[tuple[MeterIdentity, Snapshot, datetime]] = []
@@ -135,7 +136,15 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
         try:
             while self._incoming:
                 items, self._incoming = self._incoming, []
-                await self.hass.async_add_executor_job(self._store, items)
+                try:
+                    await self.hass.async_add_executor_job(self._store, items)
+                except sqlite3.Error as err:
+                    # Disk full, file unwritable...: keep them in memory, in order, and try
+                    # again at the next interval rather than lose them.
+                    self._incoming[:0] = items
+                    self.counters["write_failures"] += 1
+                    LOGGER.error("Upstream: the outbox cannot store snapshots (%s)", err)
+                    return
         finally:
             self._writer = None
 
@@ -152,12 +161,15 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
         self.outbox.add(stored)
 
     async def async_flush(self) -> None:
-        """Wait until every snapshot received so far is on disk."""
+        """Wait until every snapshot received so far is on disk (or could not be written)."""
+        if self._incoming and self._writer is None:
+            await self._write_incoming()
         while (writer := self._writer) is not None:
             await writer
 
     async def async_close(self) -> None:
-        """Stop listening, finish writing, close the outbox (on unload)."""
+        """Stop listening and pushing, finish writing, close the outbox (on unload)."""
+        await self.async_shutdown()  # no refresh may start on the closed file
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
