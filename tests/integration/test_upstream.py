@@ -18,6 +18,7 @@ import pytest
 
 from custom_components.energy_gateway.const import DOMAIN
 from custom_components.energy_gateway.upstream import pusher as pusher_module
+from custom_components.energy_gateway.upstream.outbox import Outbox
 from custom_components.energy_gateway.upstream.pusher import UpstreamPusher
 from simulators.upstream_portal import Portal
 
@@ -329,3 +330,26 @@ async def test_ampx_mode(hass: HomeAssistant, portal: Portal, clock: FrozenDateT
     assert messages[0]["serial_number"] == "SERIAL-M0"
     assert messages[0]["values"]["active_power_tot"] == "1.5"
     assert all(key.endswith(("-0", "-1")) for key in portal.batches)
+
+
+async def test_a_failed_disk_write_loses_nothing(
+    hass: HomeAssistant, portal: Portal, clock: FrozenDateTimeFactory
+) -> None:
+    """The outbox file cannot be written for a while: snapshots wait in memory, in order,
+    and are stored and delivered once it can."""
+    meters = Meters(hass, 2)
+    pusher = await _setup(hass, portal)
+    path = pusher.outbox.path
+    broken = pusher.outbox
+    await hass.async_add_executor_job(broken.close)  # every write now fails
+    for _ in range(3):
+        meters.publish()
+        await tick(hass, clock)
+    assert pusher.counters["write_failures"] >= 1
+    assert delivered(portal) == {}
+    pusher.outbox = await hass.async_add_executor_job(
+        lambda: Outbox(path, max_age=86400.0, max_bytes=10**9)
+    )
+    meters.publish()
+    await tick_until(hass, clock, lambda: _all_delivered(portal, meters))
+    assert delivered(portal) == meters.produced
