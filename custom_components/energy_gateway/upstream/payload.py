@@ -27,7 +27,10 @@ SCHEMA_VERSION: Final = 1
 FORMAT_V1: Final = "v1"
 FORMAT_AMPX: Final = "ampx"
 
-_COMPACT: Final = {"separators": (",", ":"), "ensure_ascii": False, "allow_nan": False}
+
+def _dumps(value: Any) -> str:
+    """Compact JSON, real characters, and never NaN (not JSON: a bug if it gets here)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +82,7 @@ def encode_snapshot(
         "format": snapshot.format,
         "readings": {obis: _reading(reading) for obis, reading in snapshot.readings.items()},
     }
-    text = json.dumps(record, **_COMPACT)  # type: ignore[arg-type]
+    text = _dumps(record)
     return StoredSnapshot(
         meter_id=identity.meter_id,
         serial=identity.serial,
@@ -108,22 +111,18 @@ def v1_body(batch: PendingBatch, gateway_id: str) -> bytes:
     for stored in batch.snapshots:
         meter = (stored.meter_id, stored.serial, stored.source)
         grouped.setdefault(meter, []).append(zlib.decompress(stored.body))
-    head = json.dumps(
+    head = _dumps(
         {
             "schema": SCHEMA_ID,
             "version": SCHEMA_VERSION,
             "batch_id": batch.key,
             "gateway_id": gateway_id,
             "created": _created(batch),
-        },
-        **_COMPACT,  # type: ignore[arg-type]
+        }
     )
     meters = []
     for (meter_id, serial, source), bodies in grouped.items():
-        about = json.dumps(
-            {"meter_id": meter_id, "serial": serial, "source": source},
-            **_COMPACT,  # type: ignore[arg-type]
-        )
+        about = _dumps({"meter_id": meter_id, "serial": serial, "source": source})
         meters.append(about[:-1].encode() + b',"snapshots":[' + b",".join(bodies) + b"]}")
     return head[:-1].encode() + b',"meters":[' + b",".join(meters) + b"]}"
 
@@ -193,7 +192,7 @@ def ampx_bodies(batch: PendingBatch, gateway_id: str) -> list[tuple[str, bytes]]
             "timestamp": _utc_z(record.get("timestamp"), record["received"]),
             "values": ampx_values(stored.serial, record.get("readings", {})),
         }
-        body = json.dumps(message, **_COMPACT).encode()  # type: ignore[arg-type]
+        body = _dumps(message).encode()
         bodies.append((f"{batch.key}-{index}", body))
     return bodies
 
