@@ -44,11 +44,12 @@ def _module_names() -> list[str]:
     return sorted(path.stem for path in HERE.glob("bench_*.py"))
 
 
-def _ratio(figure: dict[str, Any]) -> float:
+def _ratio(figure: dict[str, Any]) -> float | None:
+    """None when undefined: a count of 0 where lower is better (nothing lost) has no ratio."""
     ours, anchor = float(figure["ours"]), float(figure["anchor_value"])
     if figure.get("higher_is_better", False):
-        return ours / anchor
-    return anchor / ours
+        return ours / anchor if anchor else None
+    return anchor / ours if ours else None
 
 
 def run(patterns: Sequence[str], rounds: int = ROUNDS) -> list[dict[str, Any]]:
@@ -74,7 +75,8 @@ def run(patterns: Sequence[str], rounds: int = ROUNDS) -> list[dict[str, Any]]:
                     _keep_best(best, figure)
         for figure in best.values():
             result = {key: figure[key] for key in OUTPUT_KEYS[:-1]}
-            result["ratio"] = round(_ratio(figure), 2)
+            ratio = _ratio(figure)
+            result["ratio"] = None if ratio is None else round(ratio, 2)
             results.append(result)
             print(json.dumps(result), flush=True)
     return results

@@ -11,7 +11,6 @@ from typing import Any
 
 from homeassistant.config_entries import (
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
 )
@@ -60,6 +59,8 @@ from .options_polled import polled_options_schema
 from .probe import ProbeOutcome, probe_meter
 from .probe_polled import probe_polled_meter
 from .schema import vol
+from .upstream import is_upstream
+from .upstream.config_flow_steps import UpstreamFlowSteps
 
 _PORT_SELECTOR = NumberSelector(
     NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
@@ -112,7 +113,7 @@ def _frame_placeholders(frame: FrameInfo | None) -> dict[str, str]:
     }
 
 
-class EnergyGatewayConfigFlow(ModbusFlowSteps, ConfigFlow, domain=DOMAIN):
+class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN):
     """Add a meter from the UI."""
 
     VERSION = 1
@@ -130,6 +131,12 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, ConfigFlow, domain=DOMAIN):
         if family_of(config_entry.data).id == MODBUS:
             return ModbusOptionsFlow()
         return EnergyGatewayOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """Meters have options; an upstream portal entry is changed by reconfiguring."""
+        return not is_upstream(config_entry.data)
 
     async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
         """A USB P1 cable was plugged in: offer to listen to the meter on it."""
@@ -168,7 +175,7 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, ConfigFlow, domain=DOMAIN):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick the kind of meter interface."""
-        return self.async_show_menu(step_id="user", menu_options=list(FAMILIES))
+        return self.async_show_menu(step_id="user", menu_options=[*FAMILIES, "upstream"])
 
     def _connection_menu(self, source: str) -> ConfigFlowResult:
         """The family is chosen: through a serial cable or a network bridge?"""
@@ -287,6 +294,8 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change the port, host or key of an existing meter."""
         entry = self._get_reconfigure_entry()
+        if is_upstream(entry.data):
+            return await self.async_step_upstream_reconfigure()
         if family_of(entry.data).id == MODBUS:
             return await self.async_step_modbus_reconfigure(user_input)
         errors: dict[str, str] = {}
@@ -326,7 +335,10 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """The stored key no longer decrypts the meter's telegrams."""
+        """The stored key no longer decrypts the meter's telegrams (or, for an upstream
+        portal entry, the portal refused the token)."""
+        if is_upstream(entry_data):
+            return await self.async_step_upstream_reauth()
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(

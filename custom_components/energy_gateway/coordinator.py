@@ -18,6 +18,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
@@ -46,6 +47,7 @@ from .meterlib.core.errors import DecodeError, EncryptionError, LinkError
 from .meterlib.derive.deriver import MeterData
 from .meterlib.session import PolledSession, PushSession
 from .unsupported_lists import UnsupportedListWatch
+from .upstream.const import SIGNAL_SNAPSHOT
 
 type EnergyGatewayConfigEntry = ConfigEntry[EnergyGatewayRuntime]
 
@@ -153,6 +155,8 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         if data.values.keys() != previous.keys():
             register_devices(dr.async_get(self.hass), self.config_entry, data)
         self._store.async_delay_save(self.session.saved_state, _CAPACITY_SAVE_DELAY)
+        # The upstream portal push (if set up) stores every snapshot shown.
+        async_dispatcher_send(self.hass, SIGNAL_SNAPSHOT, self.config_entry.entry_id, data.snapshot)
         if self._stale:
             self._stale = False
             LOGGER.info("%s: messages from %s are arriving again", self.name, self.link_description)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST
@@ -14,6 +14,9 @@ from .coordinator import EnergyGatewayConfigEntry
 from .families import extras_of
 from .fleet import FleetCoordinator
 from .fleet_diagnostics import fleet_diagnostics
+from .upstream import is_upstream
+from .upstream.diagnostics import upstream_diagnostics
+from .upstream.pusher import UpstreamConfigEntry
 
 TO_REDACT = {
     CONF_KEY,
@@ -30,6 +33,8 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: EnergyGatewayConfigEntry
 ) -> dict[str, Any]:
     """Configuration, link counters, the detected dialect and the last failed messages."""
+    if is_upstream(entry.data):
+        return upstream_diagnostics(cast(UpstreamConfigEntry, entry))
     coordinator = entry.runtime_data.coordinator
     if isinstance(coordinator, FleetCoordinator):
         return fleet_diagnostics(entry, coordinator)

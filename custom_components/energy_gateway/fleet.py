@@ -18,6 +18,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -37,6 +38,7 @@ from .modbus_bus import (
     bus_settings,
     configured_meters,
 )
+from .upstream.const import SIGNAL_SNAPSHOT
 
 DEFAULT_FLEET_POLL_INTERVAL = 5
 """Seconds from the end of one cycle to the start of the next (a 32-meter line at 9600 baud
@@ -151,9 +153,12 @@ class FleetCoordinator(DataUpdateCoordinator[FleetData]):
             ) from err
         now = dt_util.now()
         loop_time = self.hass.loop.time()
+        entry_id = self.config_entry.entry_id
         for address, snapshot in snapshots.items():
             self._latest[address] = self._derivers[address].derive(snapshot, now)
             self._last_answer[address] = loop_time
+            # The upstream portal push (if set up) stores every meter's snapshot.
+            async_dispatcher_send(self.hass, SIGNAL_SNAPSHOT, entry_id, snapshot, str(address))
         self._register_devices()
         self._store.async_delay_save(self._saved_state, _CAPACITY_SAVE_DELAY)
         alive = frozenset(a for a, state in self.poller.meters.items() if state.alive)

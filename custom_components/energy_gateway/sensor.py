@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -37,6 +37,9 @@ from .meterlib.core.meaning import (
 from .meterlib.core.model import ReadingValue
 from .meterlib.core.obis import mbus_channel
 from .meterlib.derive.deriver import MeterData
+from .upstream import is_upstream
+from .upstream.pusher import UpstreamConfigEntry
+from .upstream.sensor import async_setup_upstream_sensors
 
 # Coordinator-driven entities: Home Assistant must not poll or throttle them.
 PARALLEL_UPDATES = 0
@@ -232,6 +235,10 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create a sensor for every value the meter reports, and more as new values appear."""
+    if is_upstream(entry.data):
+        upstream = cast(UpstreamConfigEntry, entry)
+        await async_setup_upstream_sensors(hass, upstream, async_add_entities)
+        return
     runtime = entry.runtime_data
     if runtime.add_sensors is not None:  # a Modbus bus: one device per meter
         runtime.add_sensors(async_add_entities)

@@ -56,7 +56,7 @@ def short_listening() -> None:
 async def _start_network_flow(hass: HomeAssistant) -> str:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["p1", "dlms", "modbus", "mep"]
+    assert result["menu_options"] == ["p1", "dlms", "modbus", "mep", "upstream"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "p1"}
     )

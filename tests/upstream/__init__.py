@@ -1,0 +1,1 @@
+"""Tests of the upstream portal push's plain-Python parts."""
