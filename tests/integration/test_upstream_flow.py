@@ -27,6 +27,11 @@ from custom_components.energy_gateway.const import (
     DOMAIN,
 )
 from custom_components.energy_gateway.meterlib.families import FAMILIES
+from custom_components.energy_gateway.modbus_bus import (
+    CONF_FRAMING,
+    CONF_METERS as BUS_METERS,
+    CONF_TIMEOUT,
+)
 from custom_components.energy_gateway.upstream.const import (
     CONF_ALLOW_HTTP,
     CONF_GATEWAY_ID,
@@ -37,6 +42,7 @@ from custom_components.energy_gateway.upstream.const import (
     ENTRY_KIND,
     KIND_UPSTREAM,
 )
+from simulators.modbus_fleet import ModbusFleet
 from simulators.upstream_portal import TOKEN, Portal
 
 from ..fake_polled_family import FAKE_FAMILY, FAMILY_ID, FakeMeter
@@ -230,3 +236,48 @@ async def test_a_real_meter_reaches_the_portal(
     assert (sent["meter_id"], sent["source"]) == ("FAKE0001", FAMILY_ID)
     assert len(sent["snapshots"]) == 1
     assert sent["snapshots"][0]["readings"]
+
+
+async def test_every_meter_of_a_modbus_bus_reaches_the_portal(
+    hass: HomeAssistant, portal: Portal
+) -> None:
+    """A bus is one entry with many meters: each is sent under its own id (the entry's id
+    and its address) with the serial it reports, never merged into one meter."""
+    fleet = ModbusFleet.of_models({1: "eastron_sdm630", 5: "abb_b23_b24"})
+    port = await fleet.start_tcp(framing="tcp")
+    try:
+        bus = MockConfigEntry(
+            domain=DOMAIN,
+            title=f"Modbus 127.0.0.1:{port}",
+            unique_id="modbus-bus",
+            data={
+                CONF_SOURCE: "modbus",
+                CONF_CONNECTION: CONNECTION_NETWORK,
+                CONF_HOST: "127.0.0.1",
+                CONF_PORT: port,
+                CONF_FRAMING: "tcp",
+                CONF_TIMEOUT: 0.5,
+                BUS_METERS: [
+                    {"address": 1, "model": "eastron_sdm630", "serial": "10000001"},
+                    {"address": 5, "model": "abb_b23_b24", "serial": "10000005"},
+                ],
+            },
+        )
+        upstream = upstream_entry(portal)
+        upstream.add_to_hass(hass)
+        bus.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(upstream.entry_id)
+        await hass.async_block_till_done()
+        assert bus.state is ConfigEntryState.LOADED
+        await upstream.runtime_data.async_refresh()
+        sent = {
+            meter["meter_id"]: meter for body in portal.batches.values() for meter in body["meters"]
+        }
+        assert set(sent) == {"modbus-bus-1", "modbus-bus-5"}
+        for meter in sent.values():
+            assert meter["source"] == "modbus"
+            assert meter["snapshots"][0]["readings"]
+        assert sent["modbus-bus-1"]["serial"] != sent["modbus-bus-5"]["serial"]
+    finally:
+        await hass.config_entries.async_unload(upstream.entry_id)
+        await fleet.stop()
