@@ -6,7 +6,7 @@ generated from the family registry at the end of this module; they all run the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -46,15 +46,21 @@ from .const import (
     LOGGER,
     SERIAL_MODE_AUTO,
 )
-from .families import DEFAULT_FAMILY, FLOW_TEXTS, extras_of, family_of, link_settings
+from .families import (
+    DEFAULT_FAMILY,
+    FLOW_TEXTS,
+    extras_of,
+    extras_of_family,
+    family_of,
+    link_settings,
+)
 from .key_entry import KEY_FIELDS, key_schema, stored_keys
 from .layout_names import async_layout_name
 from .meterlib.core.frame import FrameInfo
 from .meterlib.core.model import Snapshot
 from .meterlib.families import FAMILIES
 from .meterlib.links.connections import describe_link, list_serial_ports, stable_port_path
-from .modbus_bus import MODBUS
-from .modbus_flow import ModbusFlowSteps, ModbusOptionsFlow
+from .modbus_flow import ModbusFlowSteps
 from .options_polled import polled_options_schema
 from .probe import ProbeOutcome, probe_meter
 from .probe_polled import probe_polled_meter
@@ -128,9 +134,8 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN)
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
         """Options: publish interval and silence handling; a Modbus bus's meters."""
-        if family_of(config_entry.data).id == MODBUS:
-            return ModbusOptionsFlow()
-        return EnergyGatewayOptionsFlow()
+        own_flow = extras_of(config_entry.data).options_flow
+        return own_flow() if own_flow is not None else EnergyGatewayOptionsFlow()
 
     @classmethod
     @callback
@@ -296,8 +301,12 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN)
         entry = self._get_reconfigure_entry()
         if is_upstream(entry.data):
             return await self.async_step_upstream_reconfigure()
-        if family_of(entry.data).id == MODBUS:
-            return await self.async_step_modbus_reconfigure(user_input)
+        own_step = extras_of(entry.data).reconfigure_step
+        if own_step is not None:
+            step: Callable[[dict[str, Any] | None], Awaitable[ConfigFlowResult]] = getattr(
+                self, f"async_step_{own_step}"
+            )
+            return await step(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             settings = {k: v for k, v in user_input.items() if k not in KEY_FIELDS}
@@ -485,8 +494,8 @@ for _family_id in FAMILIES:
         ("network", EnergyGatewayConfigFlow._async_network_step),
         ("key", EnergyGatewayConfigFlow._async_key_step),
     ):
-        if _family_id == MODBUS:
-            continue  # a bus of many meters: its own steps (`ModbusFlowSteps`)
+        if extras_of_family(_family_id).own_connection_steps:
+            continue  # e.g. a bus of many meters: its own steps (`ModbusFlowSteps`)
         setattr(EnergyGatewayConfigFlow, f"async_step_{_family_id}_{_suffix}", _step)
     for _shared in FLOW_TEXTS[_family_id].own_steps:
         setattr(

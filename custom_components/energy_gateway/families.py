@@ -34,6 +34,7 @@ from .meterlib.links.connections import (
     serial_settings_for,
 )
 from .meterlib.session import PolledSession
+from .modbus_extras import MODBUS_EXTRAS
 
 DEFAULT_FAMILY = "p1"
 """Entries made before the family was stored are P1 meters."""
@@ -73,13 +74,18 @@ FLOW_TEXTS: Mapping[str, FlowTexts] = {
 }
 
 
-FAMILY_EXTRAS: Mapping[str, FamilyExtras] = {"dlms": DLMS_EXTRAS}
+FAMILY_EXTRAS: Mapping[str, FamilyExtras] = {"dlms": DLMS_EXTRAS, "modbus": MODBUS_EXTRAS}
 """Options and sensors a family has beyond the shared ones (see `family_extras`)."""
 
 
 def extras_of(data: Mapping[str, Any]) -> FamilyExtras:
     """The extras of the family a config entry is about."""
-    return FAMILY_EXTRAS.get(family_of(data).id, NO_EXTRAS)
+    return extras_of_family(family_of(data).id)
+
+
+def extras_of_family(family_id: str) -> FamilyExtras:
+    """The extras of a family, by its id."""
+    return FAMILY_EXTRAS.get(family_id, NO_EXTRAS)
 
 
 def family_of(data: Mapping[str, Any]) -> Family:
