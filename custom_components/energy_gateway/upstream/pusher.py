@@ -125,10 +125,21 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
         identity = self._identity(meter_entry_id, member, snapshot.meter_id)
         self._incoming.append((identity, snapshot, received))
         self.counters["received"] += 1
-        if self._writer is None:
-            self._writer = self.config_entry.async_create_background_task(
-                self.hass, self._write_incoming(), f"{DOMAIN} upstream outbox writer"
-            )
+        self._ensure_writer()
+
+    def _ensure_writer(self) -> None:
+        """Start the one writer task, unless it runs or nothing waits for the disk.
+
+        A single writer keeps the snapshots in arrival order. Tasks may start eagerly (Home
+        Assistant 2026): one that finished before it returned is not remembered.
+        """
+        if not self._incoming or self._writer is not None:
+            return
+        task = self.config_entry.async_create_background_task(
+            self.hass, self._write_incoming(), f"{DOMAIN} upstream outbox writer"
+        )
+        if not task.done():
+            self._writer = task
 
     def _identity(
         self, meter_entry_id: str, member: str | None, serial: str | None
@@ -162,7 +173,8 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
                     LOGGER.error("Upstream: the outbox cannot store snapshots (%s)", err)
                     return
         finally:
-            self._writer = None
+            if self._writer is asyncio.current_task():
+                self._writer = None
 
     def _store(self, items: list[tuple[MeterIdentity, Snapshot, datetime]]) -> None:
         """Encode and store (executor)."""
@@ -178,8 +190,7 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
 
     async def async_flush(self) -> None:
         """Wait until every snapshot received so far is on disk (or could not be written)."""
-        if self._incoming and self._writer is None:
-            await self._write_incoming()
+        self._ensure_writer()
         while (writer := self._writer) is not None:
             await writer
 
