@@ -13,6 +13,7 @@ import pytest
 from custom_components.energy_gateway.meterlib.core.crc import crc16_x25
 from custom_components.energy_gateway.meterlib.core.errors import DecodeError
 from custom_components.energy_gateway.meterlib.core.model import Snapshot
+from custom_components.energy_gateway.meterlib.cosem.axdr import MAX_DEPTH, Data, decode
 from custom_components.energy_gateway.meterlib.dlms import decoder as dlms_decoder
 from simulators.dlms_meter import SimulatedBurgenlandMeter, SimulatedPushListMeter
 
@@ -663,3 +664,10 @@ def decode_both_paths(
         slow = decode()
     assert fast == slow
     return fast
+
+
+def decode_all(data: bytes, *, max_depth: int = MAX_DEPTH) -> Data:
+    """Decode a buffer the test built to hold exactly one A-XDR value."""
+    value, end = decode(data, max_depth=max_depth)
+    assert end == len(data), f"{len(data) - end} bytes left over"
+    return value

@@ -25,15 +25,7 @@ from custom_components.energy_gateway.meterlib.cosem.axdr import (
 )
 from custom_components.energy_gateway.meterlib.dlms.cosem_units import apply_scaler, unit_name
 
-from .dlms_fixtures import CEST, CET
-
-
-def decode_all(data: bytes, *, max_depth: int = MAX_DEPTH) -> Data:
-    """Decode a buffer the test built to hold exactly one value."""
-    value, end = decode(data, max_depth=max_depth)
-    assert end == len(data), f"{len(data) - end} bytes left over"
-    return value
-
+from .dlms_fixtures import CEST, CET, decode_all
 
 DT = bytes.fromhex("07E5091B01092F0F00FF8880")  # 2021-09-27 09:47:15, deviation -120, DST
 

@@ -9,7 +9,7 @@ import pytest
 
 from custom_components.energy_gateway.meterlib.core.errors import DecodeError, UnsupportedListError
 from custom_components.energy_gateway.meterlib.core.model import Reading
-from custom_components.energy_gateway.meterlib.cosem.axdr import TruncatedError, decode_all
+from custom_components.energy_gateway.meterlib.cosem.axdr import TruncatedError
 from custom_components.energy_gateway.meterlib.dlms import lists
 from custom_components.energy_gateway.meterlib.dlms.notification import (
     LAYOUT_PAIRS,
@@ -28,6 +28,7 @@ from .dlms_fixtures import (
     DATE_TIME,
     SIMPLE_BODY,
     array,
+    decode_all,
     notification,
     obis,
     octets,
