@@ -87,6 +87,33 @@ class Deriver:
         """JSON-safe state to save across restarts."""
         return self._capacity.as_dict()
 
+    def counters_dict(self) -> list[dict[str, Any]]:
+        """JSON-safe last good values of the guarded counters, to save across restarts."""
+        saved: list[dict[str, Any]] = []
+        for (obis, unit), guard in self._guards.items():
+            state = None if guard is None else guard.as_dict()
+            if state is not None:
+                saved.append({"obis": obis, "unit": unit, **state})
+        return saved
+
+    def restore_counters(self, saved: Any) -> None:
+        """Restore `counters_dict` output so "never backwards" holds across restarts.
+
+        Entries that are not understood are skipped one by one (junk never costs the rest).
+        """
+        if not isinstance(saved, list):
+            return
+        for item in saved:
+            try:
+                obis, unit = item["obis"], item["unit"]
+                if not isinstance(obis, str) or not isinstance(unit, str | None):
+                    continue
+                guard = self._guard_for(obis, unit)
+                if guard is not None:
+                    guard.restore(item)
+            except (KeyError, TypeError, ValueError):
+                continue
+
     def derive(self, snapshot: Snapshot, now: datetime) -> MeterData:
         """Return the values to show for `snapshot`, received at `now` (aware)."""
         values: dict[str, ReadingValue] = {}
@@ -114,6 +141,14 @@ class Deriver:
         )
 
     def _guarded(self, obis: str, unit: str | None, value: float, seconds: float) -> ReadingValue:
+        guard = self._guard_for(obis, unit)
+        if guard is None:
+            return value
+        checked = guard.check(float(value), seconds)
+        return guard.last_good if checked is None else checked
+
+    def _guard_for(self, obis: str, unit: str | None) -> CounterGuard | None:
+        """The guard of a counter, None for values that are not counters."""
         # Looked up once per code and unit: this runs for every number of every telegram.
         cache_key = (obis, unit)
         guard = self._guards.get(cache_key, _UNSEEN_GUARD)
@@ -122,10 +157,7 @@ class Deriver:
             guard = self._guards[cache_key] = (
                 None if limit is None else CounterGuard(max_rate_per_hour=limit)
             )
-        if guard is None:
-            return value
-        checked = guard.check(float(value), seconds)
-        return guard.last_good if checked is None else checked
+        return guard
 
     def _add_totals(
         self,
