@@ -25,7 +25,7 @@ from ..core.meaning import (
     describe,
 )
 from ..core.model import ReadingValue, Snapshot
-from .capacity import DEFAULT_MAX_GAP, CapacityState, CapacityTracker
+from .capacity import CAPACITY_FLOOR_KW, DEFAULT_MAX_GAP, CapacityState, CapacityTracker
 from .guard import CounterGuard, guard_limit_for_unit
 
 # Electricity registers by their C.D.E groups; the A-B prefix is found per meter, since
@@ -37,6 +37,8 @@ EXPORT_POWER = "2.7.0"
 MONTH_PEAK = "1.6.0"
 NET_POWER_REGISTER = "16.7.0"
 PEAK_HISTORY = "0-0:98.1.0"
+FLEMISH_VARIANT = "fluvius"
+"""The P1 dialect of Belgian (e-MUCS) meters, whose grid operator bills the capacity tariff."""
 
 _TO_KWH = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0}
 _TO_KW = {"W": 0.001, "kW": 1.0, "MW": 1000.0}
@@ -247,6 +249,9 @@ class Deriver:
         if history is not None and history.entries and history.entries != self._seeded_history:
             self._seeded_history = history.entries
             self._capacity.seed_history(_history_rows(history.entries))
+        # The 2.5 kW floor is Flanders' billing rule; elsewhere the mean is of the peaks.
+        flemish = snapshot.variant == FLEMISH_VARIANT
+        self._capacity.floor_kw = CAPACITY_FLOOR_KW if flemish else 0.0
         state = self._capacity.update(now, float(energy) * to_kwh, power_kw)
         if self._seed_running_peak(snapshot, codes.code(MONTH_PEAK)):
             state = self._capacity.state
