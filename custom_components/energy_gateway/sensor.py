@@ -20,6 +20,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import EnergyGatewayConfigEntry, MeterCoordinator
+from .devices import has_device
 from .entity import MeterEntity
 from .meterlib.core.meaning import (
     CAPACITY_BILLING_MEAN,
@@ -223,7 +224,8 @@ async def async_setup_entry(
         data = coordinator.latest
         if data is None:
             return
-        new_keys = [key for key in data.values if key not in known]
+        # Keys of an announced but empty sub-meter wait until it reports values.
+        new_keys = [key for key in data.values if key not in known and has_device(key, data)]
         if not new_keys:
             return
         known.update(new_keys)
