@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
@@ -145,11 +146,17 @@ async def wait_until(predicate: Callable[[], bool], attempts: int = 500) -> None
     raise AssertionError("condition not reached")
 
 
-async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Add and set up an entry, waiting for its first telegram."""
+async def setup_entry(
+    hass: HomeAssistant, entry: MockConfigEntry, *, wait_for_data: bool = True
+) -> None:
+    """Add and set up an entry and, unless told not to, wait for its first telegram
+    (setup itself does not wait for the meter)."""
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+    if wait_for_data and entry.state is ConfigEntryState.LOADED:
+        await wait_until(lambda: entry.runtime_data.coordinator.latest is not None)
+        await hass.async_block_till_done()
 
 
 def reencode(telegram_bytes: bytes, old: bytes, new: bytes) -> bytes:

@@ -35,6 +35,7 @@ from .conftest import MeterServer, network_entry, reencode, setup_entry, telegra
 POWER_LINE = b"1-0:1.7.0(00.244*kW)"
 ENERGY_LINE = b"1-0:1.8.1(000004.426*kWh)"
 ENCRYPTED = "smarty_format_encrypted_synthetic_esphome_libs.bin"
+ENCRYPTED_METER = "p1-EST5\\253710000_A"  # the unique id of the meter sending ENCRYPTED
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
@@ -71,9 +72,7 @@ def _state(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> str | None:
 def _issues_of(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
     """Every repair issue, of any domain, that is about this entry."""
     return sorted(
-        issue_id
-        for (_domain, issue_id) in ir.async_get(hass).issues
-        if entry.entry_id in issue_id
+        issue_id for (_domain, issue_id) in ir.async_get(hass).issues if entry.entry_id in issue_id
     )
 
 
@@ -98,7 +97,7 @@ async def test_one_repair_while_the_key_is_asked_and_none_once_it_works(
     by the coordinator that the reload replaced."""
     frame = telegram(ENCRYPTED)
     meter_server.greeting = frame
-    entry = network_entry(meter_server.port, unique_id="lux", key="aa" * 16)
+    entry = network_entry(meter_server.port, unique_id=ENCRYPTED_METER, key="aa" * 16)
     await setup_entry(hass, entry)
     coordinator = entry.runtime_data.coordinator
 
@@ -224,18 +223,18 @@ async def test_bridge_off_at_start_does_not_hold_setup(
     says once why there is no data, and the data flows when the bridge comes up."""
     caplog.set_level(logging.INFO, logger="custom_components.energy_gateway")
     entry = network_entry(switchable_bridge.port)
-    await setup_entry(hass, entry)
+    await setup_entry(hass, entry, wait_for_data=False)
     assert entry.state is ConfigEntryState.LOADED
     coordinator = entry.runtime_data.coordinator
     assert coordinator.latest is None
-    await _nudge_until(hass, lambda: coordinator.session.stats.open_failures >= 3, step=2)
+    await _nudge_until(hass, lambda: coordinator.session.stats.open_failures >= 3, step=6)
     said = [r for r in caplog.records if "cannot reach" in r.getMessage()]
     assert len(said) == 1
     assert said[0].levelno == logging.WARNING
 
     switchable_bridge.greeting = telegram("dsmr_v5.txt")
     await switchable_bridge.start_on(switchable_bridge.port)
-    await _nudge_until(hass, lambda: _state(hass, entry, "1-0:1.7.0") == "0.244", step=2)
+    await _nudge_until(hass, lambda: _state(hass, entry, "1-0:1.7.0") == "0.244", step=6)
     assert entry.state is ConfigEntryState.LOADED
 
 
@@ -303,7 +302,8 @@ async def test_devices_only_for_sub_meters_with_values(
     assert serials == ["2222ABCD123456789", "K8EG004046395507"]
 
     entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-    assert not [entity for entity in entities if entity.unique_id.endswith(("0-2:24.1.0", "0-2:96.1.0"))]
+    channel_2 = ("0-2:24.1.0", "0-2:96.1.0")
+    assert not [entity for entity in entities if entity.unique_id.endswith(channel_2)]
     assert all("k8eg004046395507" not in entity.entity_id for entity in entities)
     gas = _entity_id(hass, entry, "0-1:24.2.1")
     assert gas == "sensor.gas_meter_channel_1_gas_consumption"
