@@ -33,11 +33,12 @@ DEFAULT_RECONNECT_WHEN_SILENT: Final = True
 DEFAULT_POLL_INTERVAL: Final = 2
 """Seconds between polls of a polled meter."""
 
-# How long setup and the config flow wait for the first good message. DSMR 4 meters send
-# every 10 s, DSMR 5 every second; 20 s leaves room for a reconnect.
+# How long the config flow waits for the first good message (setup does not wait). DSMR 4
+# meters send every 10 s, DSMR 5 every second; 20 s leaves room for a reconnect.
 FIRST_MESSAGE_TIMEOUT: Final = 20.0
 
-# Repair issue raised when the key stops working after setup.
+# Repair issue that versions before issue 13 raised when the key stopped working; now Home
+# Assistant's key request is the one repair, and this id is only deleted (key_repair.py).
 ISSUE_WRONG_KEY: Final = "wrong_key"
 # Consecutive frames that fail to decrypt before we conclude the key is wrong rather than
 # that a frame was corrupted on the wire.

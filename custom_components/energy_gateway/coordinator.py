@@ -8,19 +8,17 @@ lives in `MeterCoordinator`.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -35,24 +33,24 @@ from .const import (
     DEFAULT_RECONNECT_WHEN_SILENT,
     DEFAULT_UNAVAILABLE_AFTER,
     DOMAIN,
-    FIRST_MESSAGE_TIMEOUT,
-    ISSUE_WRONG_KEY,
     LOGGER,
     WRONG_KEY_THRESHOLD,
 )
-from .devices import register_devices
+from .devices import register_devices, register_meter
 from .families import create_polled_session, extras_of, family_of, keys_of, link_settings
 from .fleet import FleetCoordinator
+from .key_repair import async_ask_for_new_key, async_key_works
 from .meterlib.core.errors import DecodeError, EncryptionError, LinkError
 from .meterlib.derive.deriver import MeterData
 from .meterlib.session import PolledSession, PushSession
+from .silence import SilenceWatch
 from .unsupported_lists import UnsupportedListWatch
 from .upstream.const import SIGNAL_SNAPSHOT
 
 type EnergyGatewayConfigEntry = ConfigEntry[EnergyGatewayRuntime]
 
-# The capacity tracker's state is saved at most this often (and on unload).
-_CAPACITY_SAVE_DELAY = 60
+# The session's state (capacity, counters) is saved at most this often (and on unload).
+_STATE_SAVE_DELAY = 60
 _STORAGE_VERSION = 1
 _MISSING = object()
 # A polled meter that keeps refusing the key is asked only this often until a read works
@@ -99,7 +97,8 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         self._stale = False
         self._wrong_key_streak = 0
         self._reauth_started = False
-        self._stale_unsub: CALLBACK_TYPE | None = None
+        self._key_confirmed = False
+        self._silence: SilenceWatch | None = None
         self.last_snapshot_time: datetime | None = None
         # `DataUpdateCoordinator.data` is typed as never None; this is the honest view.
         self.latest: MeterData | None = None
@@ -111,22 +110,20 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         """The link in one line, e.g. `tcp 192.0.2.7:2001`."""
         return self.session.link_description
 
+    async def async_start(self) -> None:
+        """Restore the saved state and start; the meter's first data is not awaited here."""
+        await self.async_config_entry_first_refresh()
+
     async def _async_setup(self) -> None:
-        """Restore the saved capacity history and start watching for silence."""
+        """Restore the saved state (capacity, counters) and start watching for silence."""
         self.session.restore_state(await self._store.async_load())
-        self._stale_unsub = async_track_time_interval(
-            self.hass,
-            self._check_stale,
-            timedelta(seconds=max(1.0, self.unavailable_after / 4)),
-            cancel_on_shutdown=True,
-        )
+        self._silence = SilenceWatch(self.hass, self.unavailable_after, self._went_silent)
 
     async def async_shutdown(self) -> None:
-        """Stop the session and save the capacity history."""
+        """Stop the session and save its state."""
         await super().async_shutdown()
-        if self._stale_unsub is not None:
-            self._stale_unsub()
-            self._stale_unsub = None
+        if self._silence is not None:
+            self._silence.stop()
         await self.session.stop()
         await self._store.async_save(self.session.saved_state())
 
@@ -136,11 +133,14 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         self._last_message = self.hass.loop.time()
         self.last_snapshot_time = dt_util.utcnow()
         self.unsupported_lists.message_decoded()
-        # The first good message after setup also clears a repair raised before a reload
-        # (reauthentication stores the new key and reloads: a new coordinator, no streak).
-        if self._wrong_key_streak or self.latest is None:
-            self._wrong_key_streak = 0
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
+        if self._silence is not None:
+            self._silence.heard(self.last_snapshot_time)
+        self._wrong_key_streak = 0
+        if not self._key_confirmed or self._reauth_started:
+            # Also the first message after a reload: the key request may be a predecessor's.
+            self._key_confirmed = True
+            self._reauth_started = False
+            async_key_works(self.hass, self.config_entry)
 
     @callback
     def _show(self, data: MeterData) -> None:
@@ -154,7 +154,7 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         # Devices follow the set of values, which rarely changes: not every message.
         if data.values.keys() != previous.keys():
             register_devices(dr.async_get(self.hass), self.config_entry, data)
-        self._store.async_delay_save(self.session.saved_state, _CAPACITY_SAVE_DELAY)
+        self._save_later()
         # The upstream portal push (if set up) stores every snapshot shown.
         async_dispatcher_send(self.hass, SIGNAL_SNAPSHOT, self.config_entry.entry_id, data.snapshot)
         if self._stale:
@@ -162,9 +162,15 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
             LOGGER.info("%s: messages from %s are arriving again", self.name, self.link_description)
 
     @callback
+    def _save_later(self) -> None:
+        """Save the session's state soon (also flushed when Home Assistant stops)."""
+        self._store.async_delay_save(self.session.saved_state, _STATE_SAVE_DELAY)
+
+    @callback
     def _on_decode_error(self, error: DecodeError) -> None:
         """Track failed messages: an unsupported list is told once (`unsupported_lists`), a
         key that stopped working needs the user."""
+        self._save_later()  # the failure counters are kept across restarts
         if self.unsupported_lists.note(error):
             self.async_update_listeners()  # the counter sensor
             return
@@ -173,32 +179,12 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
         self._wrong_key_streak += 1
         if self._wrong_key_streak < WRONG_KEY_THRESHOLD or self._reauth_started:
             return
-        if self.latest is None:
-            # Still setting up: setup reports the wrong key itself.
-            return
         self._reauth_started = True
-        LOGGER.warning(
-            "%s: messages no longer decrypt with the configured key; asking for a new one",
-            self.name,
-        )
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=ISSUE_WRONG_KEY,
-            translation_placeholders={"title": self.config_entry.title},
-        )
-        self.config_entry.async_start_reauth(self.hass)
+        async_ask_for_new_key(self.hass, self.config_entry)
 
     @callback
-    def _check_stale(self, _now: datetime) -> None:
-        """Make entities unavailable when the meter has been silent for too long."""
-        if self._last_message is None or self._stale:
-            return
-        if self.hass.loop.time() - self._last_message < self.unavailable_after:
-            return
+    def _went_silent(self) -> None:
+        """Make entities unavailable: the meter has been silent for the allowed time."""
         self._stale = True
         LOGGER.info(
             "%s: no message from %s for %g s; entities are unavailable until it is back (%s)",
@@ -213,10 +199,6 @@ class MeterCoordinator(DataUpdateCoordinator[MeterData]):
     def available(self) -> bool:
         """True while messages arrive."""
         return self.latest is not None and not self._stale
-
-    @property
-    def _issue_id(self) -> str:
-        return f"{ISSUE_WRONG_KEY}_{self.config_entry.entry_id}"
 
     def message_age(self) -> float | None:
         """Seconds since the last good message."""
@@ -247,58 +229,73 @@ class PushMeterCoordinator(MeterCoordinator):
             on_link_state=self._on_link_state,
             make_decoder=extras_of(entry.data).decoder_factory(options),
         )
-        self._first_snapshot: asyncio.Future[None] = hass.loop.create_future()
+        self._said_unreachable = False
 
-    async def _async_setup(self) -> None:
-        """Restore state, then start reading the meter."""
-        await super()._async_setup()
+    async def async_start(self) -> None:
+        """Restore state and start reading; entities stay unavailable until data arrives.
+
+        Setup never waits for the meter: a bridge that is off must not hold up Home
+        Assistant's start, and the session connects on its own as soon as it is back.
+        """
+        await self._async_setup()
+        # The meter's device exists before its first message, for the link entities.
+        register_meter(dr.async_get(self.hass), self.config_entry)
         self.config_entry.async_create_background_task(
             self.hass, self.session.run(), f"{DOMAIN} session {self.link_description}"
         )
 
     async def _async_update_data(self) -> MeterData:
-        """Wait for the first message; afterwards the session pushes data itself."""
+        """The latest data (a refresh asked for by a user); the session pushes the rest."""
         if self.latest is not None:
             return self.latest
-        try:
-            async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT):
-                await asyncio.shield(self._first_snapshot)
-        except TimeoutError:
-            if self._wrong_key_streak:
-                raise ConfigEntryAuthFailed(
-                    translation_domain=DOMAIN, translation_key="wrong_key"
-                ) from None
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="no_data",
-                translation_placeholders={
-                    "link": self.link_description,
-                    "error": self.session.stats.last_error or "-",
-                },
-            ) from None
-        return self._first_data()
-
-    def _first_data(self) -> MeterData:
-        # A method, so the type checker does not carry the None seen before the wait.
-        assert self.latest is not None  # set by the first snapshot
-        return self.latest
+        raise UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="no_data",
+            translation_placeholders={
+                "link": self.link_description,
+                "error": self.session.stats.last_error or "-",
+            },
+        )
 
     @callback
     def _on_message(self, data: MeterData | None) -> None:
         """A good message from the session (runs in the event loop)."""
+        if self.latest is None and self._said_unreachable:
+            LOGGER.info("%s: the meter answers on %s", self.name, self.link_description)
         self._message_arrived()
         if data is None:
             return  # held back by the publish window
         self._show(data)
-        self.async_set_updated_data(data)
-        if not self._first_snapshot.done():
-            self._first_snapshot.set_result(None)
+        self._publish(data)
+
+    @callback
+    def _publish(self, data: MeterData) -> None:
+        """Hand new data to the entities.
+
+        `async_set_updated_data` would do the same plus a debug line per message (3,600
+        an hour for a DSMR 5 meter) and refresh scheduling that a push coordinator has none of.
+        """
+        self.data = data
+        self.last_update_success = True
+        self.async_update_listeners()
 
     @callback
     def _on_link_state(self, connected: bool, reason: str | None) -> None:
-        """The session reports outages once each; entities follow the message timer."""
-        if not connected:
-            LOGGER.debug("%s: link %s down: %s", self.name, self.link_description, reason)
+        """The session reports outages once each; entities follow the silence watch."""
+        if connected:
+            return
+        self._save_later()  # the reconnect and failure totals are kept across restarts
+        if self.latest is None and not self._said_unreachable:
+            self._said_unreachable = True
+            LOGGER.warning(
+                "%s: cannot reach the meter on %s (%s); its entities stay unavailable "
+                "until it answers, it is retried every few seconds",
+                self.name,
+                self.link_description,
+                reason,
+            )
+            return
+        LOGGER.debug("%s: link %s down: %s", self.name, self.link_description, reason)
 
 
 class PolledMeterCoordinator(MeterCoordinator):

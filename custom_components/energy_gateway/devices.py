@@ -10,12 +10,14 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import DOMAIN
+from .meterlib.core.ids import decode_hex_ascii
 from .meterlib.core.meaning import mbus_kind
 from .meterlib.core.obis import mbus_channel, sub_meter_code
 from .meterlib.derive.deriver import MeterData
 
 _VERSION_CODES = ("1-3:0.2.8", "0-0:96.1.4")
 _EQUIPMENT_GROUPS = ("96.1.0", "96.1.1")
+_DEVICE_TYPE_GROUPS = "24.1.0"
 
 
 def device_identifier(entry: ConfigEntry, channel: int) -> tuple[str, str]:
@@ -30,8 +32,44 @@ def device_info(entry: ConfigEntry, key: str) -> DeviceInfo:
 
 
 def reported_channels(data: MeterData) -> frozenset[int]:
-    """The sub-meters (M-Bus channels) the data mentions, and 0 for the meter itself."""
-    return frozenset({0, *(mbus_channel(key) for key in data.values), *data.mbus_types})
+    """0 for the meter itself, and every sub-meter (M-Bus channel) that reports a value.
+
+    Meters also announce empty channels (`0-2:24.1.0(003)` with `0-2:96.1.0()` and nothing
+    else): their device type alone is no sub-meter, and a device for it would stay empty.
+    """
+    channels = {0}
+    for key, value in data.values.items():
+        channel = mbus_channel(key)
+        announcement = key == sub_meter_code(channel, _DEVICE_TYPE_GROUPS)
+        if channel not in channels and value not in (None, "") and not announcement:
+            channels.add(channel)
+    return frozenset(channels)
+
+
+def has_device(key: str, data: MeterData) -> bool:
+    """True when the entity for `key` has a device to sit on (see `reported_channels`)."""
+    return mbus_channel(key) in reported_channels(data)
+
+
+def meter_name(entry: ConfigEntry) -> str:
+    """The meter device's name: the entry title without the meter id that ends it.
+
+    Entity ids are made of the device name and the entity name; the id belongs on the
+    device as its serial number, not in every entity id.
+    """
+    title = entry.title
+    if entry.unique_id and title.endswith(f" {entry.unique_id}"):
+        return title.removesuffix(f" {entry.unique_id}")
+    return title
+
+
+def register_meter(registry: dr.DeviceRegistry, entry: ConfigEntry) -> None:
+    """Create the meter's device before its first message (its link entities sit on it)."""
+    registry.async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={device_identifier(entry, 0)},
+        name=meter_name(entry),
+    )
 
 
 def register_devices(registry: dr.DeviceRegistry, entry: ConfigEntry, data: MeterData) -> None:
@@ -45,7 +83,7 @@ def register_devices(registry: dr.DeviceRegistry, entry: ConfigEntry, data: Mete
     meter = registry.async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={device_identifier(entry, 0)},
-        name=entry.title,
+        name=meter_name(entry),
         manufacturer=snapshot.manufacturer,
         model=snapshot.model,
         serial_number=snapshot.meter_id,
@@ -54,7 +92,7 @@ def register_devices(registry: dr.DeviceRegistry, entry: ConfigEntry, data: Mete
     for channel in sorted(channels - {0}):
         equipment = next(
             (
-                str(value)
+                decode_hex_ascii(str(value))
                 for groups in _EQUIPMENT_GROUPS
                 if (value := snapshot.value(sub_meter_code(channel, groups)))
             ),
@@ -64,7 +102,7 @@ def register_devices(registry: dr.DeviceRegistry, entry: ConfigEntry, data: Mete
             config_entry_id=entry.entry_id,
             identifiers={device_identifier(entry, channel)},
             translation_key=f"mbus_{mbus_kind(data.mbus_types.get(channel))}",
-            translation_placeholders={"channel": str(channel), "meter": entry.title},
+            translation_placeholders={"channel": str(channel)},
             serial_number=equipment,
         )
         # `via_device` in DeviceInfo is deprecated from 2026.8 and `via_device_id` does not

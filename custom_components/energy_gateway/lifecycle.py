@@ -12,13 +12,13 @@ PLATFORMS: list[Platform] = [Platform.SENSOR]
 
 
 async def async_setup_meter(hass: HomeAssistant, entry: EnergyGatewayConfigEntry) -> bool:
-    """Open the meter's session, wait for its first data, then create its entities."""
+    """Start the meter's session and create its entities (a pushing meter is not waited for)."""
     if is_bus(entry):
         entry.runtime_data = await async_start_bus(hass, entry)
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
         return True
     coordinator = create_coordinator(hass, entry)
-    await coordinator.async_config_entry_first_refresh()
+    await coordinator.async_start()
     entry.runtime_data = EnergyGatewayRuntime(coordinator=coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

@@ -20,6 +20,7 @@ from homeassistant.helpers.typing import StateType
 
 from .coordinator import EnergyGatewayConfigEntry, MeterCoordinator
 from .descriptions import Presentation, capacity_tariff_applies, present
+from .devices import has_device
 from .entity import MeterEntity
 from .families import extras_of
 from .meterlib.core.meaning import (
@@ -252,7 +253,8 @@ async def async_setup_entry(
         data = coordinator.latest
         if data is None:
             return
-        new_keys = [key for key in data.values if key not in known]
+        # Keys of an announced but empty sub-meter wait until it reports values.
+        new_keys = [key for key in data.values if key not in known and has_device(key, data)]
         if not new_keys:
             return
         known.update(new_keys)

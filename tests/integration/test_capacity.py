@@ -95,7 +95,7 @@ async def test_quarters_and_month_rollover(
     await reading(_at(31, 10, 45), 101.350)
     assert float(state("capacity_last_quarter")) == 1.0
     assert float(state("capacity_month_peak")) == 4.0
-    # One month known so far: its peak, 4.0 kW, is above the 2.5 kW floor.
+    # One month known so far: its peak, 4.0 kW.
     assert float(state("capacity_billing_mean")) == 4.0
 
     # Month end: the last March quarter closes at local midnight, then April starts fresh.
@@ -104,8 +104,8 @@ async def test_quarters_and_month_rollover(
     await reading(_at(1, 0, 15, month=4), 110.600)  # first April quarter: 0.4 kW
     assert float(state("capacity_month_peak")) == 0.4
     assert state("capacity_month_peak_time") == "2026-03-31T22:00:00+00:00"
-    # March (4.0) and April (0.4, floored to 2.5) → 3.25 kW.
-    assert float(state("capacity_billing_mean")) == 3.25
+    # March (4.0) and April (0.4): a Dutch meter, so no Flemish 2.5 kW floor → 2.2 kW.
+    assert float(state("capacity_billing_mean")) == 2.2
     mean_id = er.async_get(hass).async_get_entity_id(
         "sensor", DOMAIN, f"{entry.unique_id}_capacity_billing_mean"
     )

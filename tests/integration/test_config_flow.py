@@ -35,6 +35,7 @@ from .conftest import (
     serial_entry,
     setup_entry,
     telegram,
+    wait_until,
 )
 
 SMARTY_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -266,6 +267,8 @@ async def test_reconfigure_moves_the_meter(hass: HomeAssistant, meter_server: Me
         assert entry.data[CONF_PORT] == other.port
         assert CONF_KEY not in entry.data
         await hass.async_block_till_done()
+        # The reloaded entry reads the new bridge (setup does not wait for it).
+        await wait_until(lambda: entry.runtime_data.coordinator.latest is not None)
     finally:
         await other.stop()
 
@@ -332,7 +335,7 @@ async def test_options_flow(hass: HomeAssistant, meter_server: MeterServer) -> N
         CONF_RECONNECT_WHEN_SILENT: False,
     }
     assert entry.runtime_data.coordinator.unavailable_after == 30
-    assert meter_server.connections == connections + 1
+    await wait_until(lambda: meter_server.connections == connections + 1)
 
 
 def _plugged_in(path: str, serial_number: str | None = "P1CABLE01") -> UsbServiceInfo:

@@ -194,6 +194,10 @@ async def finish_flow(
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
+    # Setup does not wait for the meter: the entities follow its first push.
+    coordinator = result["result"].runtime_data.coordinator
+    await wait_until(lambda: coordinator.latest is not None)
+    await hass.async_block_till_done()
     return result
 
 
@@ -614,9 +618,9 @@ async def test_push_list_defaults_and_multipliers_in_diagnostics(
 async def test_unsupported_list_at_startup(
     hass: HomeAssistant, meter_server: MeterServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A meter sending only an unknown list when Home Assistant starts: setup is retried,
-    the repair issue is raised with one log line over both attempts, and the issue goes once
-    the meter sends a supported list and the entry loads."""
+    """A meter sending only an unknown list when Home Assistant starts: the entry loads (setup
+    does not wait for the meter), the repair issue is raised with one log line over a reload,
+    and the issue goes once the meter sends a supported list."""
     meter = make_meter(BURGENLAND_14, encrypted=True)
     assert isinstance(meter, SimulatedBurgenlandMeter)
     assert meter.key is not None
@@ -631,18 +635,19 @@ async def test_unsupported_list_at_startup(
     )
     registry = ir.async_get(hass)
     caplog.clear()
-    with patch("custom_components.energy_gateway.coordinator.FIRST_MESSAGE_TIMEOUT", 0.5):
-        await setup_entry(hass, entry)
-        assert entry.state is ConfigEntryState.SETUP_RETRY
-        assert registry.async_get_issue(DOMAIN, issue_id(entry.entry_id)) is not None
-        await hass.config_entries.async_reload(entry.entry_id)
-        await hass.async_block_till_done()
-        assert entry.state is ConfigEntryState.SETUP_RETRY
+    await setup_entry(hass, entry, wait_for_data=False)
+    assert entry.state is ConfigEntryState.LOADED
+    await wait_until(lambda: registry.async_get_issue(DOMAIN, issue_id(entry.entry_id)) is not None)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await wait_until(lambda: entry.runtime_data.coordinator.unsupported_lists.count >= 3)
+    assert entry.runtime_data.coordinator.latest is None  # nothing published under guesses
     warnings = [line for line in our_warnings(caplog) if "does not understand" in line]
     assert len(warnings) == 1, warnings
 
     meter_server.greeting = meter.frames(NOW)
     await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
+    await wait_until(lambda: entry.runtime_data.coordinator.latest is not None)
     assert entry.state is ConfigEntryState.LOADED
     assert registry.async_get_issue(DOMAIN, issue_id(entry.entry_id)) is None

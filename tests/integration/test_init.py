@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from unittest.mock import patch
-
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -12,7 +10,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.energy_gateway.const import DOMAIN
 
-from .conftest import MeterServer, network_entry, setup_entry, telegram
+from .conftest import MeterServer, network_entry, setup_entry, telegram, wait_until
 
 
 async def test_setup_and_unload(hass: HomeAssistant, meter_server: MeterServer) -> None:
@@ -40,15 +38,30 @@ async def test_reload_opens_a_new_session(hass: HomeAssistant, meter_server: Met
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.coordinator.session is not first
-    assert meter_server.connections == 2
+    await wait_until(lambda: meter_server.connections == 2)
 
 
-async def test_silent_bridge_means_retry(hass: HomeAssistant, meter_server: MeterServer) -> None:
-    """A bridge that accepts but sends nothing: setup is retried later, not failed for good."""
+async def test_silent_bridge_loads_without_meter_entities(
+    hass: HomeAssistant, meter_server: MeterServer
+) -> None:
+    """A bridge that accepts but sends nothing: the entry loads at once (issue 13) with the
+    meter's device and its link entities; the readings wait for the first telegram."""
     entry = network_entry(meter_server.port)
-    with patch("custom_components.energy_gateway.coordinator.FIRST_MESSAGE_TIMEOUT", 0.3):
-        await setup_entry(hass, entry)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    await setup_entry(hass, entry, wait_for_data=False)
+    assert entry.state is ConfigEntryState.LOADED
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert [device.identifiers for device in devices] == [{(DOMAIN, "K8EG004046395507")}]
+    entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    assert {entity.unique_id for entity in entities} == {
+        f"K8EG004046395507_{key}"
+        for key in (
+            "message_age",
+            "crc_failures",
+            "decode_failures",
+            "reconnects",
+            "counter_rejections",
+        )
+    }
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")

@@ -28,6 +28,7 @@ from .derive.deriver import Deriver, MeterData
 from .derive.window import PublishWindow
 from .links.connections import LinkSettings, create_link, describe_link
 from .links.stream import RECENT_FAILURES_KEPT, LinkStats, MeterStream
+from .saved_state import SavedState, link_totals, restore_link_totals
 
 
 class _Derivation:
@@ -44,13 +45,25 @@ class _Derivation:
         """Counter values held back because they went backwards or jumped."""
         return self.deriver.counter_rejections
 
+    @property
+    def stats(self) -> LinkStats:
+        """Health counters of the link."""
+        raise NotImplementedError
+
     def restore_state(self, saved: Mapping[str, Any] | None) -> None:
         """Restore what `saved_state` returned before a restart (junk is ignored)."""
-        self.deriver.restore_capacity(saved)
+        state = SavedState.from_stored(saved)
+        self.deriver.restore_capacity(state.capacity)
+        self.deriver.restore_counters(state.counters)
+        restore_link_totals(self.stats, state.link)
 
     def saved_state(self) -> dict[str, Any]:
         """JSON-safe state worth keeping across restarts."""
-        return self.deriver.capacity_dict()
+        return SavedState(
+            capacity=self.deriver.capacity_dict(),
+            counters=self.deriver.counters_dict(),
+            link=link_totals(self.stats),
+        ).as_dict()
 
     def _derive(self, snapshot: Snapshot) -> MeterData:
         return self.deriver.derive(snapshot, datetime.now(self._time_zone))
@@ -137,10 +150,15 @@ class PolledSession(_Derivation):
         self._source = source
         self._open = False
         self._ever_opened = False
-        self.stats = LinkStats()
+        self._stats = LinkStats()
         self.recent_failures: deque[bytes] = deque(maxlen=RECENT_FAILURES_KEPT)
         self.polls = 0
         """Polls finished, good or not."""
+
+    @property
+    def stats(self) -> LinkStats:
+        """Health counters of the source."""
+        return self._stats
 
     async def poll(self) -> MeterData:
         """Read the meter once and derive what to show.

@@ -83,13 +83,16 @@ def test_quarter_boundary_interpolates_the_counter() -> None:
     assert after.last_quarter_start == local(2024, 5, 6, 10, 0)
     assert after.month_peak_kw == pytest.approx(expected)
     assert after.month_peak_start == local(2024, 5, 6, 10, 0)
-    assert after.current_quarter_kw == pytest.approx(0.025 / (10 / 3600))
+    # 10 s into the new quarter is too short for an average (a 9 kW figure from 25 Wh).
+    assert after.current_quarter_kw is None
+    later = tracker.update(local(2024, 5, 6, 10, 16, second=10), 100.0 + 4 * (890 / 3600) + 0.1)
+    assert later.current_quarter_kw == pytest.approx(0.075 / (70 / 3600))
 
 
-def test_reading_exactly_on_the_boundary_starts_the_quarter_at_zero() -> None:
+def test_reading_exactly_on_the_boundary_starts_the_quarter_and_projects_from_power() -> None:
     tracker = CapacityTracker(BRUSSELS)
     state = tracker.update(local(2024, 5, 6, 10, 0), 100.0, power_kw=3.0)
-    assert state.current_quarter_kw == 0.0
+    assert state.current_quarter_kw is None  # nothing covered yet
     assert state.projected_quarter_kw == pytest.approx(3.0)
     assert state.last_quarter_kw is None
 
@@ -341,7 +344,8 @@ def test_restart_exactly_on_a_boundary_does_not_close_a_quarter_across_meters() 
     state = tracker.update(local(2024, 5, 6, 10, 15), 1.0)
     assert state.last_quarter_kw is None
     assert state.month_peak_kw is None
-    assert state.current_quarter_kw == 0.0
+    # The new quarter counts from the new meter's counter.
+    assert tracker.update(local(2024, 5, 6, 10, 16), 1.05).current_quarter_kw == pytest.approx(3.0)
 
 
 def test_stale_or_invalid_readings_are_ignored() -> None:
@@ -391,7 +395,7 @@ def test_long_gap_across_months_closes_the_old_month() -> None:
     assert state.month_peak_kw is None
     assert state.last_quarter_kw is None
     assert state.last_quarter_start == local(2024, 8, 2, 7, 15)
-    assert state.current_quarter_kw == 0.0
+    assert state.current_quarter_kw is None  # the 07:30 quarter has just begun
 
 
 def test_gap_ending_exactly_on_a_boundary_keeps_that_quarter() -> None:
@@ -497,8 +501,8 @@ def good_dict() -> dict[str, Any]:
 def test_corrupt_storage_starts_fresh(data: Any) -> None:
     tracker = CapacityTracker.from_dict(data, BRUSSELS)
     assert tracker.state == CapacityState(None, None, None, None, None, None, (), None)
-    state = tracker.update(local(2024, 5, 6, 10, 0), 1.0)
-    assert state.current_quarter_kw == 0.0
+    tracker.update(local(2024, 5, 6, 10, 0), 1.0)
+    assert tracker.update(local(2024, 5, 6, 10, 1), 1.05).current_quarter_kw == pytest.approx(3.0)
 
 
 @pytest.mark.parametrize(
@@ -535,7 +539,8 @@ def test_quarter_from_another_month_is_dropped() -> None:
     assert [peak.month for peak in tracker.state.history] == [date(2024, 4, 1)]
     # A reading from before the month we hold is of no use.
     assert tracker.update(local(2024, 5, 6, 10, 25), 99.0).current_quarter_kw is None
-    assert tracker.update(local(2024, 6, 1, 0, 0), 99.0).current_quarter_kw == 0.0
+    tracker.update(local(2024, 6, 1, 0, 0), 99.0)
+    assert tracker.update(local(2024, 6, 1, 0, 1), 99.05).current_quarter_kw == pytest.approx(3.0)
 
 
 def test_restored_months_roll_over_on_the_first_reading() -> None:
@@ -636,3 +641,47 @@ def test_the_meters_running_peak_counts_from_the_first_telegram() -> None:
     assert state.month_peak_kw == pytest.approx(4.0)
     assert state.month_peak_start == local(2026, 11, 23, 10, 15)
     assert not tracker.seed_running_peak(local(2026, 11, 9, 13, 45, second=58), 2.589)
+
+
+# ---- minimum covered time and the floor (issue 13) ----------------------------------
+
+
+def test_no_average_over_less_than_a_minute_of_a_partial_quarter() -> None:
+    """Seen on a real meter: one 1 Wh step a second after the first reading was published
+    as a 3.6 kW quarter-hour average."""
+    tracker = CapacityTracker(BRUSSELS)
+    tracker.update(local(2024, 5, 6, 10, 7), 100.000)
+    state = tracker.update(local(2024, 5, 6, 10, 7, second=1), 100.001)
+    assert state.current_quarter_kw is None
+    assert state.projected_quarter_kw is None
+    state = tracker.update(local(2024, 5, 6, 10, 7, second=59), 100.010)
+    assert state.current_quarter_kw is None
+    state = tracker.update(local(2024, 5, 6, 10, 8), 100.011)
+    assert state.current_quarter_kw == pytest.approx(0.011 / (60 / 3600))
+
+
+def test_no_average_over_the_first_seconds_of_a_quarter() -> None:
+    tracker = CapacityTracker(BRUSSELS)
+    run(tracker, local(2024, 5, 6, 9, 59), local(2024, 5, 6, 10, 14, second=59), 10.0, 0.5)
+    state = tracker.update(local(2024, 5, 6, 10, 15, second=1), 10.0 + 0.5 * 16 / 60 + 0.001)
+    assert state.current_quarter_kw is None
+    with_power = tracker.update(local(2024, 5, 6, 10, 15, second=2), 10.135, power_kw=0.5)
+    assert with_power.current_quarter_kw is None
+    assert with_power.projected_quarter_kw == pytest.approx(0.5, abs=0.05)
+
+
+def test_minimum_covered_time_is_a_choice() -> None:
+    tracker = CapacityTracker(BRUSSELS, min_covered=timedelta(seconds=10))
+    tracker.update(local(2024, 5, 6, 10, 7), 100.0)
+    state = tracker.update(local(2024, 5, 6, 10, 7, second=10), 100.01)
+    assert state.current_quarter_kw == pytest.approx(3.6)
+
+
+def test_floor_applies_only_where_it_is_set() -> None:
+    """The 2.5 kW minimum is Flanders' billing rule; with floor 0 the mean is the peaks'."""
+    tracker = CapacityTracker(BRUSSELS)
+    month_end_readings(tracker, date(2024, 5, 1), (0.8, 0.4))
+    assert tracker.state.month_peak_kw == pytest.approx(0.8)
+    assert tracker.state.billing_mean_kw == pytest.approx(2.5)
+    tracker.floor_kw = 0.0
+    assert tracker.state.billing_mean_kw == pytest.approx(0.8)

@@ -79,3 +79,24 @@ def test_a_stray_zero_counter_is_held_back() -> None:
     glitch = deriver.derive(snapshot(("1-0:1.8.1", 0.0, "kWh")), T0 + timedelta(seconds=1))
     assert glitch.values["1-0:1.8.1"] == 1234.5
     assert deriver.counter_rejections == 1
+
+
+def test_flemish_floor_only_for_belgian_meters() -> None:
+    """A month peak of 0.8 kW is billed as 2.5 kW in Flanders; a Dutch meter's 12-month
+    peak average is its plain 0.8 kW (issue 13)."""
+
+    def mean_of(variant: str) -> float | None:
+        deriver = Deriver(UTC)
+        published = None
+        for minutes, kwh in ((0, 10.0), (15, 10.2), (30, 10.3)):
+            reading = snapshot(("1-0:1.8.0", kwh, "kWh"))
+            reading = Snapshot(reading.format, reading.meter_id, T0, reading.readings, variant)
+            published = deriver.derive(reading, T0 + timedelta(minutes=minutes))
+        assert published is not None
+        assert published.values["capacity_month_peak"] == 0.8
+        value = published.values["capacity_billing_mean"]
+        assert value is None or isinstance(value, float)
+        return value
+
+    assert mean_of("fluvius") == 2.5
+    assert mean_of("dsmr5") == 0.8

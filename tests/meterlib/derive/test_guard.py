@@ -191,3 +191,36 @@ def test_published_values_only_drop_after_a_confirmed_restart(
         assert guard.last_good == result
     rejected = sum(1 for value, _ in readings) - len(published)
     assert guard.rejections == rejected
+
+
+def test_saved_guard_holds_back_a_lower_first_value_after_a_restart() -> None:
+    """Issue 13: after a restart the first value was published unchecked (20132.152 kWh,
+    then 20132.103 kWh). A guard restored from its saved state judges it like any other."""
+    before = CounterGuard(max_rate_per_hour=100.0)
+    assert before.check(20132.152, 1000.0) == 20132.152
+    assert before.check(1.0, 1010.0) is None
+    saved = before.as_dict()
+    assert saved is not None
+
+    after = CounterGuard(max_rate_per_hour=100.0)
+    after.restore(saved)
+    assert after.last_good == 20132.152
+    assert after.rejections == 1
+    assert after.check(20132.103, 1100.0) is None
+    assert after.check(20132.160, 1110.0) == 20132.160
+
+
+def test_an_empty_guard_saves_nothing_and_junk_is_refused() -> None:
+    guard = CounterGuard(max_rate_per_hour=100.0)
+    assert guard.as_dict() is None
+    for junk in (
+        {"last_good": "1", "at": 0.0, "rejections": 0},
+        {"last_good": math.inf, "at": 0.0, "rejections": 0},
+        {"last_good": 1.0, "at": 0.0, "rejections": -1},
+        {"last_good": 1.0, "at": 0.0, "rejections": True},
+    ):
+        with pytest.raises((TypeError, ValueError)):
+            guard.restore(junk)
+    with pytest.raises(KeyError):
+        guard.restore({"last_good": 1.0})
+    assert guard.last_good is None

@@ -22,11 +22,17 @@ Rules (the tariff is defined on fixed local quarters, hh:00/15/30/45, summed imp
 * **Months** follow local midnight on the 1st; a quarter belongs to the month of its local
   start, so 23:45-00:00 on the last day counts for that month. Months without a single
   complete quarter have no peak.
+* **Running quarter.** Its average is published once it covers `min_covered` (default
+  60 s): a P1 counter moves in 1 Wh steps, and one step over one second reads as 3.6 kW.
+  Over 60 s one step is worth 0.06 kW, and even a DSMR 4 meter (every 10 s) has sent six
+  readings. Before that the average is None and the projection uses the meter's power
+  when it sends one.
 * **Billing mean** (Flemish rule): the mean of the running month's peak and the peaks of
-  the 11 months before it, each floored at 2.5 kW. Months with no known peak (not
-  measured, not seeded, or the running month before its first complete quarter) are left
-  out of the mean rather than guessed, as the grid operator does for connections younger
-  than a year; with no known month at all it is None.
+  the 11 months before it, each floored at `floor_kw` (2.5 kW in Flanders; the caller sets
+  0 for meters elsewhere, whose mean is then the plain mean of their peaks). Months with
+  no known peak (not measured, not seeded, or the running month before its first complete
+  quarter) are left out of the mean rather than guessed, as the grid operator does for
+  connections younger than a year; with no known month at all it is None.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from typing import Any
 QUARTER = timedelta(minutes=15)
 QUARTER_HOURS = 0.25
 DEFAULT_MAX_GAP = timedelta(minutes=3)
+DEFAULT_MIN_COVERED = timedelta(seconds=60)
 CAPACITY_FLOOR_KW = 2.5
 BILLING_MONTHS = 12
 HISTORY_MONTHS = 12
@@ -97,9 +104,18 @@ def _add_months(month: date, count: int) -> date:
 class CapacityTracker:
     """Follow the import counter and derive the capacity-tariff figures."""
 
-    def __init__(self, tz: tzinfo, *, max_gap: timedelta = DEFAULT_MAX_GAP) -> None:
+    def __init__(
+        self,
+        tz: tzinfo,
+        *,
+        max_gap: timedelta = DEFAULT_MAX_GAP,
+        min_covered: timedelta = DEFAULT_MIN_COVERED,
+    ) -> None:
         self._tz = tz
         self._max_gap = max_gap
+        self._min_covered_hours = min_covered.total_seconds() / _HOUR_SECONDS
+        self.floor_kw = CAPACITY_FLOOR_KW
+        """Each month's peak counts at least this much in the billing mean."""
         self._last: _Point | None = None
         self._power_kw: float | None = None
         self._lower_readings = 0
@@ -326,21 +342,25 @@ class CapacityTracker:
         if last is None or start is None:
             return None, None
         elapsed = (last.at - start).total_seconds() / _HOUR_SECONDS
+        remaining = max(QUARTER_HOURS - elapsed, 0.0)
         if self._quarter_start_kwh is not None:
             energy = last.kwh - self._quarter_start_kwh
-            # At the very start of a quarter nothing was used yet, as the meter's 1.4.0 shows.
-            average = energy / elapsed if elapsed > 0 else 0.0
+            if elapsed < self._min_covered_hours:
+                # Too short for an average; the projection can still lean on the power.
+                if self._power_kw is None:
+                    return None, None
+                return None, (energy + remaining * self._power_kw) / QUARTER_HOURS
+            average = energy / elapsed
         else:
             first = self._first_in_quarter
             assert first is not None
             span = (last.at - first.at).total_seconds() / _HOUR_SECONDS
-            if span <= 0:
+            if span < self._min_covered_hours or span <= 0:
                 return None, None
             average = (last.kwh - first.kwh) / span
             # The part of the quarter before our first reading is assumed at that average.
             energy = average * elapsed
         rate = average if self._power_kw is None else self._power_kw
-        remaining = max(QUARTER_HOURS - elapsed, 0.0)
         return average, (energy + remaining * rate) / QUARTER_HOURS
 
     def _history(self) -> tuple[MonthPeak, ...]:
@@ -359,7 +379,7 @@ class CapacityTracker:
             peaks.append(self._month_peak.kw)
         if not peaks:
             return None
-        return sum(max(kw, CAPACITY_FLOOR_KW) for kw in peaks) / len(peaks)
+        return sum(max(kw, self.floor_kw) for kw in peaks) / len(peaks)
 
     # ---- persistence --------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from ..core.meaning import (
     meaning_of,
 )
 from ..core.model import ReadingValue, Snapshot
-from .capacity import DEFAULT_MAX_GAP, CapacityState, CapacityTracker
+from .capacity import CAPACITY_FLOOR_KW, DEFAULT_MAX_GAP, CapacityState, CapacityTracker
 from .guard import CounterGuard, guard_limit_for_unit
 
 # Electricity registers by their C.D.E groups; the A-B prefix is found per meter, since
@@ -37,6 +37,8 @@ EXPORT_POWER = "2.7.0"
 MONTH_PEAK = "1.6.0"
 NET_POWER_REGISTER = "16.7.0"
 PEAK_HISTORY = "0-0:98.1.0"
+FLEMISH_VARIANT = "fluvius"
+"""The P1 dialect of Belgian (e-MUCS) meters, whose grid operator bills the capacity tariff."""
 
 _TO_KWH = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0}
 _TO_KW = {"W": 0.001, "kW": 1.0, "MW": 1000.0}
@@ -87,6 +89,33 @@ class Deriver:
         """JSON-safe state to save across restarts."""
         return self._capacity.as_dict()
 
+    def counters_dict(self) -> list[dict[str, Any]]:
+        """JSON-safe last good values of the guarded counters, to save across restarts."""
+        saved: list[dict[str, Any]] = []
+        for (obis, unit), guard in self._guards.items():
+            state = None if guard is None else guard.as_dict()
+            if state is not None:
+                saved.append({"obis": obis, "unit": unit, **state})
+        return saved
+
+    def restore_counters(self, saved: Any) -> None:
+        """Restore `counters_dict` output so "never backwards" holds across restarts.
+
+        Entries that are not understood are skipped one by one (junk never costs the rest).
+        """
+        if not isinstance(saved, list):
+            return
+        for item in saved:
+            try:
+                obis, unit = item["obis"], item["unit"]
+                if not isinstance(obis, str) or not isinstance(unit, str | None):
+                    continue
+                guard = self._guard_for(obis, unit)
+                if guard is not None:
+                    guard.restore(item)
+            except (KeyError, TypeError, ValueError):
+                continue
+
     def derive(self, snapshot: Snapshot, now: datetime) -> MeterData:
         """Return the values to show for `snapshot`, received at `now` (aware)."""
         values: dict[str, ReadingValue] = {}
@@ -114,6 +143,14 @@ class Deriver:
         )
 
     def _guarded(self, obis: str, unit: str | None, value: float, seconds: float) -> ReadingValue:
+        guard = self._guard_for(obis, unit)
+        if guard is None:
+            return value
+        checked = guard.check(float(value), seconds)
+        return guard.last_good if checked is None else checked
+
+    def _guard_for(self, obis: str, unit: str | None) -> CounterGuard | None:
+        """The guard of a counter, None for values that are not counters."""
         # Looked up once per code and unit: this runs for every number of every telegram.
         cache_key = (obis, unit)
         guard = self._guards.get(cache_key, _UNSEEN_GUARD)
@@ -122,10 +159,7 @@ class Deriver:
             guard = self._guards[cache_key] = (
                 None if limit is None else CounterGuard(max_rate_per_hour=limit)
             )
-        if guard is None:
-            return value
-        checked = guard.check(float(value), seconds)
-        return guard.last_good if checked is None else checked
+        return guard
 
     def _add_totals(
         self,
@@ -215,6 +249,9 @@ class Deriver:
         if history is not None and history.entries and history.entries != self._seeded_history:
             self._seeded_history = history.entries
             self._capacity.seed_history(_history_rows(history.entries))
+        # The 2.5 kW floor is Flanders' billing rule; elsewhere the mean is of the peaks.
+        flemish = snapshot.variant == FLEMISH_VARIANT
+        self._capacity.floor_kw = CAPACITY_FLOOR_KW if flemish else 0.0
         state = self._capacity.update(now, float(energy) * to_kwh, power_kw)
         if self._seed_running_peak(snapshot, codes.code(MONTH_PEAK)):
             state = self._capacity.state

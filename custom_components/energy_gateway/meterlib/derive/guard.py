@@ -8,7 +8,9 @@ replaced, register wrapped) is followed once enough consecutive readings agree w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import math
+from typing import Any
 
 from ..core.units import canonical_unit
 
@@ -79,6 +81,32 @@ class CounterGuard:
         self.rejections += 1
         return None
 
+    def as_dict(self) -> dict[str, float | int] | None:
+        """JSON-safe state to keep across restarts; None before the first good value.
+
+        Worth keeping because the guard judges each value against the last good one: a
+        guard that starts empty would publish a first value lower than the last one shown.
+        """
+        if self.last_good is None:
+            return None
+        return {
+            "last_good": self.last_good,
+            "at": self._last_good_at,
+            "rejections": self.rejections,
+        }
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        """Continue from `as_dict` output; raises ValueError or TypeError on junk."""
+        last_good, at, rejections = saved["last_good"], saved["at"], saved["rejections"]
+        if not all(_is_number(value) for value in (last_good, at, rejections)):
+            raise TypeError("guard state must hold numbers")
+        if not math.isfinite(last_good) or not math.isfinite(at) or rejections < 0:
+            raise ValueError("guard state out of range")
+        self.last_good = float(last_good)
+        self._last_good_at = float(at)
+        self.rejections = int(rejections)
+        self._candidates = []
+
     def _accept(self, value: float, now_monotonic: float) -> float:
         self.last_good = value
         self._last_good_at = now_monotonic
@@ -89,3 +117,7 @@ class CounterGuard:
         """True when `value` can follow `before`: not lower, and not faster than allowed."""
         hours = (max(at - before_at, 0.0) + SLACK_SECONDS) / _HOUR_SECONDS
         return before <= value <= before + self._max_rate_per_hour * hours
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

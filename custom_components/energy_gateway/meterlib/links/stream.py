@@ -39,6 +39,13 @@ _LOGGER = logging.getLogger(__name__)
 
 RECENT_FAILURES_KEPT = 5
 
+RECENT_LINK_SECONDS = 600.0
+"""A link that delivered (or was started) this recently is expected back soon..."""
+RECENT_LINK_RETRY_CAP = 5.0
+"""...so it is retried at least this often: a bridge that restarts is back within seconds,
+and one connection attempt every 5 s costs a LAN bridge or a serial port nothing. Links
+gone for longer back off to `Backoff.maximum`."""
+
 
 @dataclass
 class LinkStats:
@@ -129,6 +136,7 @@ class MeterStream:
         self._link: Link | None = None
         self._up: bool | None = None  # None until the first outcome, so each change reports once
         self._ever_opened = False
+        self._started_monotonic = time.monotonic()
         self._task: asyncio.Task[None] | None = None
         self._stop_requested = asyncio.Event()  # set once by stop(); checked, never awaited
         self._complaints_logged: set[str] = set()
@@ -150,11 +158,12 @@ class MeterStream:
         task = asyncio.current_task()
         assert task is not None  # run() is a coroutine, so a task is always current
         self._task = task
+        self._started_monotonic = time.monotonic()
         try:
             while True:
                 reason = await self._session()
                 self._report_down(reason)
-                delay = self._backoff.next_delay()
+                delay = self._retry_delay()
                 _LOGGER.debug("Link down (%s); retrying in %.1f s", reason, delay)
                 await asyncio.sleep(delay)
         except asyncio.CancelledError:
@@ -165,6 +174,14 @@ class MeterStream:
         finally:
             self._task = None
             self.stats.connected = False
+
+    def _retry_delay(self) -> float:
+        """The backoff's next delay, capped low while the link is expected back soon."""
+        delay = self._backoff.next_delay()
+        last_good = self.stats.last_message_monotonic or self._started_monotonic
+        if time.monotonic() - last_good < RECENT_LINK_SECONDS:
+            return min(delay, RECENT_LINK_RETRY_CAP)
+        return delay
 
     async def stop(self) -> None:
         """Stop run() for good and close the link; returns when both are done."""

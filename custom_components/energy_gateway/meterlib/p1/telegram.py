@@ -15,6 +15,7 @@ import re
 
 from ..core.crc import crc16_arc
 from ..core.errors import ChecksumError, DecodeError
+from ..core.ids import decode_hex_ascii
 from ..core.manufacturers import manufacturer_from_flag
 from ..core.model import Reading, ReadingValue, Snapshot
 from ..core.units import canonical_unit as _canonical_unit
@@ -38,7 +39,6 @@ _MAX_CODE_LENGTH = len("255-255:255.255.255*255")  # keeps garbage out of the _c
 _LINE_ENDS = (b"\r", b"\n")
 _CRC_TEXT = re.compile(rb"[0-9A-Fa-f]{1,4}")
 _DECIMAL_CHARS = "0123456789.-"
-_HEX_TEXT = re.compile(r"(?:[0-9A-Fa-f]{2})+", re.ASCII)
 
 # C.D.E of identifiers and version strings: their digits are text ("09610", "50"), not numbers.
 _TEXT_CODES = frozenset(
@@ -379,20 +379,8 @@ def _meter_id(readings: dict[str, Reading]) -> str | None:
     for code in _ID_CODES:
         reading = readings.get(code)
         if reading is not None and isinstance(reading.value, str) and reading.value:
-            return _hex_ascii(reading.value)
+            return decode_hex_ascii(reading.value)
     return None
-
-
-def _hex_ascii(text: str) -> str:
-    """Decode hex-encoded ASCII ids (`4B38...` -> `K8...`); anything else stays as sent."""
-    if not _HEX_TEXT.fullmatch(text):
-        return text
-    decoded = bytes.fromhex(text)
-    if decoded.isascii():
-        ascii_text = decoded.decode("ascii")
-        if ascii_text.isprintable() and ascii_text.strip():
-            return ascii_text
-    return text
 
 
 def _is_iskra_ie(header: str) -> bool:
