@@ -13,7 +13,11 @@ from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
@@ -287,3 +291,27 @@ async def test_key_that_stops_working(
     assert issue is not None
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_device_model_is_not_decoder_jargon(
+    hass: HomeAssistant, meter_server: MeterServer
+) -> None:
+    """An Austrian M-Bus meter's device has no model "obis-triples" (the decoder's name for
+    the list layout): a model is shown only when the meter's list names one."""
+    vector = _vectors()["at_netznoe_kaifa_ma309m_evn_doc_example"]
+    meter_server.greeting = frame(vector["id"])
+    entry = network_entry(
+        meter_server.port, unique_id="netznoe", source="dlms", key=str(vector["key"]).lower()
+    )
+    await setup_entry(hass, entry)
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert devices
+    layout_ids = set(_translated_layouts())
+    assert all(device.model not in layout_ids for device in devices)
+    assert {device.manufacturer for device in devices} == {"Kaifa"}
+
+
+def _translated_layouts() -> dict[str, str]:
+    """The DLMS layout ids the translations name."""
+    path = DLMS.parents[1] / ".." / "custom_components" / DOMAIN / "translations" / "en.json"
+    return json.loads(path.read_text(encoding="utf-8"))["selector"]["dlms_layout"]["options"]
