@@ -313,5 +313,5 @@ async def test_device_model_is_not_decoder_jargon(
 
 def _translated_layouts() -> dict[str, str]:
     """The DLMS layout ids the translations name."""
-    path = DLMS.parents[1] / ".." / "custom_components" / DOMAIN / "translations" / "en.json"
+    path = DLMS.parents[2] / "custom_components" / DOMAIN / "translations" / "en.json"
     return json.loads(path.read_text(encoding="utf-8"))["selector"]["dlms_layout"]["options"]

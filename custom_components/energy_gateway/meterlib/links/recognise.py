@@ -5,9 +5,9 @@ declared order: M-Bus and HDLC framings before P1, a bare DLMS APDU last). Decod
 cannot tell the families apart: an encrypted P1 frame and an M-Bus DLMS push both read as
 "encrypted, key needed" to either decoder. So a link is recognised when a format's probe
 accepts what was heard AND that format's family decoder makes sense of it (a snapshot, or
-a frame it could decrypt with a key). A later-ordered format must hold for one more chunk,
-so a lower-ordered frame still arriving (an M-Bus frame two bytes short) can claim the
-bytes first.
+a frame it could decrypt with a key). A format preceded by another family's formats must
+hold for one more chunk, so a lower-ordered frame still arriving (an M-Bus frame two bytes
+short, whose ciphered content passes for encrypted P1) can claim the bytes first.
 
 On a serial port each line setting of the families is tried in turn; a port that stays
 silent under the first setting is silent under every other (a wrong setting yields garbage,
@@ -76,6 +76,14 @@ def _decoder_agrees(family: Family, heard: bytes) -> bool:
     return any(isinstance(result, Snapshot | KeyRequiredError) for result in results)
 
 
+def _unrivalled(
+    found: tuple[CaptureFormat, Family], formats: list[tuple[CaptureFormat, Family]]
+) -> bool:
+    """No other family has a format tried before the one found: nothing still arriving
+    could make the bytes another family's."""
+    return all(family is found[1] for fmt, family in formats if fmt.order < found[0].order)
+
+
 def recognise_bytes(
     heard: bytes, families: Sequence[Family]
 ) -> tuple[CaptureFormat, Family] | None:
@@ -96,7 +104,6 @@ async def recognise_link(
     Errors from open() and read() propagate as LinkError.
     """
     formats = _formats(families)
-    first_order = formats[0][0].order if formats else 0
     heard = b""
     received = 0
     candidate: tuple[CaptureFormat, Family] | None = None
@@ -108,7 +115,7 @@ async def recognise_link(
                 received += len(data)
                 heard = (heard + data)[-HEARD_KEPT:]
                 found = recognise_bytes(heard, families)
-                if found is not None and (found == candidate or found[0].order == first_order):
+                if found is not None and (found == candidate or _unrivalled(found, formats)):
                     return Recognition(found[1], found[0].name, bytes_received=received)
                 candidate = found
     except TimeoutError:
