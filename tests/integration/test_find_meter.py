@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USB, SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
 
 from custom_components.energy_gateway.const import (
@@ -246,3 +247,33 @@ async def test_dlms_chosen_for_an_encrypted_p1_stream(
     assert result["description_placeholders"]["found"] == "P1"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     await _finish(hass, result, stream)
+
+
+async def test_discovered_cable_on_an_mbus_meter(
+    hass: HomeAssistant, pseudo_terminal: PseudoTerminal
+) -> None:
+    """A cable announced as P1 but wired to an Austrian M-Bus interface: listening on it
+    says the stream looks like DLMS/COSEM and continues there, on the same port and with
+    the serial setting that was heard."""
+    stream = STREAMS["dlms_mbus"]
+    pseudo_terminal.send_every(stream.wire())
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_USB},
+        data=UsbServiceInfo(
+            device=pseudo_terminal.path,
+            vid="0403",
+            pid="6001",
+            serial_number="P1CABLE02",
+            manufacturer="FTDI",
+            description="P1 Converter Cable",
+        ),
+    )
+    assert result["step_id"] == "usb_confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "looks_like"
+    assert result["description_placeholders"]["found"] == "DLMS/COSEM (M-Bus)"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await _finish(hass, result, stream)
+    assert result["data"][CONF_SERIAL_PORT] == pseudo_terminal.path
+    assert result["data"][CONF_SERIAL_MODE] in FAMILIES["dlms"].serial_presets
