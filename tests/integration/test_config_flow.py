@@ -511,3 +511,19 @@ async def test_bad_authentication_key_names_its_field(
         flow_id, {CONF_KEY: SMARTY_KEY, CONF_AUTH_KEY: LUX_AUTH_KEY}
     )
     assert result["step_id"] == "confirm"
+
+
+async def test_bad_port_on_a_modbus_gateway_is_a_field_error(hass: HomeAssistant) -> None:
+    """The Modbus TCP form answers port 0 at its port field too."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "modbus"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "modbus_network"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: 0}
+    )
+    assert result["step_id"] == "modbus_network"
+    assert result["errors"] == {CONF_PORT: "invalid_port"}
