@@ -30,7 +30,9 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 
 from .const import (
+    CONF_AUTH_KEY,
     CONF_CONNECTION,
+    CONF_KEY,
     CONF_PUBLISH_INTERVAL,
     CONF_RECONNECT_WHEN_SILENT,
     CONF_SERIAL_MODE,
@@ -54,23 +56,24 @@ from .families import (
     family_of,
     link_settings,
 )
-from .key_entry import KEY_FIELDS, key_schema, stored_keys
-from .layout_names import async_layout_name
+from .find_meter import FindMeterFlowSteps
+from .key_entry import KEY_FIELDS, KeyFieldError, key_schema, stored_keys
+from .layout_names import async_found_words
 from .meterlib.core.frame import FrameInfo
 from .meterlib.core.model import Snapshot
 from .meterlib.families import FAMILIES
 from .meterlib.links.connections import describe_link, list_serial_ports, stable_port_path
 from .modbus_flow import ModbusFlowSteps
 from .options_polled import polled_options_schema
+from .port_field import PORT_SELECTOR, port_error
 from .probe import ProbeOutcome, probe_meter
 from .probe_polled import probe_polled_meter
 from .schema import vol
 from .upstream import is_upstream
 from .upstream.config_flow_steps import UpstreamFlowSteps
 
-_PORT_SELECTOR = NumberSelector(
-    NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
-)
+_SERIAL_WORDING = frozenset(("not_decodable", "crc_failures"))
+"""Errors whose advice is about serial settings: a network link has its own words."""
 
 
 def _mode_selector(source: str, *, auto: bool) -> SelectSelector:
@@ -119,7 +122,9 @@ def _frame_placeholders(frame: FrameInfo | None) -> dict[str, str]:
     }
 
 
-class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN):
+class EnergyGatewayConfigFlow(
+    FindMeterFlowSteps, ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN
+):
     """Add a meter from the UI."""
 
     VERSION = 1
@@ -179,8 +184,8 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN)
         )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Pick the kind of meter interface."""
-        return self.async_show_menu(step_id="user", menu_options=[*FAMILIES, "upstream"])
+        """Find the meter by listening, or pick the kind of meter interface."""
+        return self.async_show_menu(step_id="user", menu_options=["find", *FAMILIES, "upstream"])
 
     def _connection_menu(self, source: str) -> ConfigFlowResult:
         """The family is chosen: through a serial cable or a network bridge?"""
@@ -231,7 +236,9 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN)
     ) -> ConfigFlowResult:
         """Enter a bridge's host and port; then listen."""
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and (error := port_error(user_input[CONF_PORT])) is not None:
+            errors[CONF_PORT] = error
+        elif user_input is not None:
             self._data.update(
                 {CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: int(user_input[CONF_PORT])},
                 connection=CONNECTION_NETWORK,
@@ -239,7 +246,7 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN)
             if (result := await self._async_listen_then_continue(errors)) is not None:
                 return result
         schema = vol.Schema(
-            {vol.Required(CONF_HOST): TextSelector(), vol.Required(CONF_PORT): _PORT_SELECTOR}
+            {vol.Required(CONF_HOST): TextSelector(), vol.Required(CONF_PORT): PORT_SELECTOR}
         )
         return self.async_show_form(
             step_id=f"{self._source}_network",
@@ -252,6 +259,8 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN)
         error = await self._async_listen()
         if error is None:
             return await self._async_after_listen()
+        if (other := await self._async_other_family(error)) is not None:
+            return other
         if error == "key_required":
             return await self._async_key_step(None)
         errors["base"] = error
@@ -263,12 +272,12 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN)
         if user_input is not None:
             try:
                 self._data.update(stored_keys(family_of(self._data), user_input))
-            except ValueError:
-                errors["base"] = self._worded("invalid_key")
+            except KeyFieldError as err:
+                errors[err.field] = self._worded("invalid_key")
             else:
                 if (error := await self._async_listen()) is None:
                     return await self._async_after_listen()
-                errors["base"] = error
+                errors.update(await self._async_key_refused(error))
         return self.async_show_form(
             step_id=f"{self._source}_key",
             data_schema=vol.Schema(key_schema(family_of(self._data))),
@@ -289,7 +298,7 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN)
                 title=meter_title(self._snapshot, self._source), data=self._data
             )
         placeholders = self._found_placeholders(self._snapshot)
-        placeholders["variant"] = await async_layout_name(self.hass, self._snapshot.variant)
+        placeholders |= await async_found_words(self.hass, self._snapshot)
         return self.async_show_form(
             step_id=_step_id(self._source, "confirm"), description_placeholders=placeholders
         )
@@ -308,21 +317,23 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN)
             )
             return await step(user_input)
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and (bad_port := port_error(user_input.get(CONF_PORT, 1))):
+            errors[CONF_PORT] = bad_port
+        elif user_input is not None:
             settings = {k: v for k, v in user_input.items() if k not in KEY_FIELDS}
             self._data = {**entry.data, **settings}
             if CONF_PORT in user_input:
                 self._data[CONF_PORT] = int(user_input[CONF_PORT])
             try:
                 keys = stored_keys(family_of(entry.data), user_input)
-            except ValueError:
-                errors["base"] = self._worded("invalid_key")
+            except KeyFieldError as err:
+                errors[err.field] = self._worded("invalid_key")
             else:
                 # An empty key field keeps the stored key (secrets are never shown back).
                 self._data.update({name: value for name, value in keys.items() if value})
                 if (error := await self._async_listen()) is None:
                     return await self._async_update_same_meter(entry)
-                errors["base"] = error
+                errors.update(await self._async_key_refused(error))
         if entry.data[CONF_CONNECTION] == CONNECTION_SERIAL:
             fields: dict[Any, Any] = {
                 vol.Required(CONF_SERIAL_PORT): TextSelector(),
@@ -333,7 +344,7 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN)
         else:
             fields = {
                 vol.Required(CONF_HOST): TextSelector(),
-                vol.Required(CONF_PORT): _PORT_SELECTOR,
+                vol.Required(CONF_PORT): PORT_SELECTOR,
             }
         fields |= key_schema(family_of(entry.data), required=False)
         suggested = {k: v for k, v in entry.data.items() if k not in KEY_FIELDS}
@@ -360,12 +371,12 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN)
             self._data = dict(entry.data)
             try:
                 self._data.update(stored_keys(family_of(entry.data), user_input))
-            except ValueError:
-                errors["base"] = self._worded("invalid_key")
+            except KeyFieldError as err:
+                errors[err.field] = self._worded("invalid_key")
             else:
                 if (error := await self._async_listen()) is None:
                     return await self._async_update_same_meter(entry)
-                errors["base"] = error
+                errors.update(await self._async_key_refused(error))
         return self.async_show_form(
             step_id=_step_id(family_of(entry.data).id, "reauth_confirm"),
             data_schema=vol.Schema(key_schema(family_of(entry.data))),
@@ -406,11 +417,29 @@ class EnergyGatewayConfigFlow(ModbusFlowSteps, UpstreamFlowSteps, domain=DOMAIN)
         self._abort_if_unique_id_configured()
         return await self.async_step_confirm()
 
+    async def _async_key_refused(self, error: str) -> dict[str, str]:
+        """A listening error, attached to the key field it concerns. When the frames
+        decrypt without the authentication key, that key is the wrong one."""
+        if not error.endswith("wrong_key"):
+            return {"base": error}
+        auth_key = self._data.get(CONF_AUTH_KEY)
+        if auth_key:
+            self._data[CONF_AUTH_KEY] = None
+            decrypts_without = await self._async_listen() is None
+            self._data[CONF_AUTH_KEY] = auth_key
+            if decrypts_without:
+                return {CONF_AUTH_KEY: "wrong_auth_key"}
+        return {CONF_KEY: error}
+
     def _worded(self, error: str) -> str:
-        """The error key, in the family's own words when it has them."""
+        """The error key, in the family's own words when it has them; advice about serial
+        settings becomes advice about the bridge on a network link."""
+        worded = error
         if error in FLOW_TEXTS[self._source].worded_errors:
-            return f"{self._source}_{error}"
-        return error
+            worded = f"{self._source}_{error}"
+        if error in _SERIAL_WORDING and self._data.get(CONF_CONNECTION) == CONNECTION_NETWORK:
+            return f"{worded}_network"
+        return worded
 
     def _found_placeholders(self, snapshot: Snapshot) -> dict[str, str]:
         return {
@@ -486,12 +515,26 @@ def _family_menu(family_id: str) -> _Step:
     return menu
 
 
+def _family_link_step(family_id: str, step: _Step) -> _Step:
+    """A family's serial or network step, also when reached without its menu (from
+    "find my meter" after a silent link): the flow is then about this family."""
+
+    async def link_step(
+        flow: EnergyGatewayConfigFlow, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        if flow._data.get(CONF_SOURCE) != family_id:
+            flow._data = {CONF_SOURCE: family_id}
+        return await step(flow, user_input)
+
+    return link_step
+
+
 # Every family's steps run the same code; only their ids (and so their texts) differ.
 for _family_id in FAMILIES:
     setattr(EnergyGatewayConfigFlow, f"async_step_{_family_id}", _family_menu(_family_id))
     for _suffix, _step in (
-        ("serial", EnergyGatewayConfigFlow._async_serial_step),
-        ("network", EnergyGatewayConfigFlow._async_network_step),
+        ("serial", _family_link_step(_family_id, EnergyGatewayConfigFlow._async_serial_step)),
+        ("network", _family_link_step(_family_id, EnergyGatewayConfigFlow._async_network_step)),
         ("key", EnergyGatewayConfigFlow._async_key_step),
     ):
         if extras_of_family(_family_id).own_connection_steps:

@@ -70,6 +70,7 @@ from .modbus_bus import (
     bus_unique_id,
     configured_meters,
 )
+from .port_field import PORT_SELECTOR, port_error
 from .schema import vol
 
 if TYPE_CHECKING:
@@ -233,9 +234,7 @@ def network_schema() -> vol.Schema:
     return vol.Schema(
         {
             vol.Required(CONF_HOST): TextSelector(),
-            vol.Required(CONF_PORT, default=DEFAULT_TCP_PORT): NumberSelector(
-                NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
-            ),
+            vol.Required(CONF_PORT, default=DEFAULT_TCP_PORT): PORT_SELECTOR,
             vol.Required(CONF_FRAMING, default="tcp"): _dropdown(["tcp", "rtu"], CONF_FRAMING),
             vol.Required(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): _seconds(0.05, 10, 0.05),
         }
@@ -297,10 +296,17 @@ class ModbusFlowSteps(ConfigFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """A Modbus TCP meter or gateway, or an RTU-over-TCP gateway."""
-        if user_input is not None:
+        errors: dict[str, str] = {}
+        if user_input is not None and (bad_port := port_error(user_input[CONF_PORT])):
+            errors[CONF_PORT] = bad_port
+        elif user_input is not None:
             self._bus_data = bus_data(CONNECTION_NETWORK, user_input)
             return await self.async_step_modbus_scan()
-        return self.async_show_form(step_id="modbus_network", data_schema=network_schema())
+        return self.async_show_form(
+            step_id="modbus_network",
+            data_schema=self.add_suggested_values_to_schema(network_schema(), user_input or {}),
+            errors=errors,
+        )
 
     async def async_step_modbus_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -310,7 +316,9 @@ class ModbusFlowSteps(ConfigFlow):
         entry = self._get_reconfigure_entry()
         connection = entry.data[CONF_CONNECTION]
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and (bad_port := port_error(user_input.get(CONF_PORT, 1))):
+            errors[CONF_PORT] = bad_port
+        elif user_input is not None:
             data = {**entry.data, **bus_data(connection, user_input)}
             addresses = [meter.address for meter in configured_meters(entry.data)]
             try:

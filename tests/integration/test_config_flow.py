@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
+import json
+from pathlib import Path
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USB, SOURCE_USER
@@ -38,6 +40,7 @@ from .conftest import (
     wait_until,
 )
 
+TRANSLATIONS = Path(__file__).parents[2] / "custom_components" / "energy_gateway" / "translations"
 SMARTY_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 LUX_AUTH_KEY = "00112233445566778899AABBCCDDEEFF"
 # A sysfs attribute without write permission refuses O_RDWR even to root: a real EACCES.
@@ -50,6 +53,8 @@ def short_listening() -> None:
     with (
         patch("custom_components.energy_gateway.probe.FIRST_MESSAGE_TIMEOUT", 1.0),
         patch("custom_components.energy_gateway.probe.AUTO_MODE_TIMEOUT", 0.5),
+        patch("custom_components.energy_gateway.find_meter.LISTEN_TIMEOUT", 1.0),
+        patch("custom_components.energy_gateway.find_meter.LISTEN_TIMEOUT_PER_SETTING", 0.5),
     ):
         yield
 
@@ -57,7 +62,7 @@ def short_listening() -> None:
 async def _start_network_flow(hass: HomeAssistant) -> str:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["p1", "dlms", "modbus", "mep", "upstream"]
+    assert result["menu_options"] == ["find", "p1", "dlms", "modbus", "mep", "upstream"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "p1"}
     )
@@ -81,7 +86,7 @@ async def test_network_meter_added(hass: HomeAssistant, meter_server: MeterServe
     assert result["step_id"] == "confirm"
     placeholders = result["description_placeholders"]
     assert placeholders["meter_id"] == "K8EG004046395507"
-    assert placeholders["variant"] == "dsmr5"
+    assert placeholders["variant"] == "Dutch DSMR 5 telegram"
     assert placeholders["encrypted"] == "no"
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -179,13 +184,13 @@ async def test_network_errors_then_recovery(hass: HomeAssistant, meter_server: M
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
     )
-    assert result["errors"] == {"base": "crc_failures"}
+    assert result["errors"] == {"base": "crc_failures_network"}
 
     meter_server.greeting = b"\x00\x01 this is not a meter \xff" * 20
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
     )
-    assert result["errors"] == {"base": "not_decodable"}
+    assert result["errors"] == {"base": "not_decodable_network"}
 
     meter_server.greeting = good
     result = await hass.config_entries.flow.async_configure(
@@ -207,10 +212,10 @@ async def test_encrypted_meter_asks_for_key(hass: HomeAssistant, meter_server: M
     assert result["errors"] == {}
 
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_KEY: "not hex"})
-    assert result["errors"] == {"base": "invalid_key"}
+    assert result["errors"] == {CONF_KEY: "invalid_key"}
 
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_KEY: "B" * 32})
-    assert result["errors"] == {"base": "wrong_key"}
+    assert result["errors"] == {CONF_KEY: "wrong_key"}
 
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_KEY: SMARTY_KEY, CONF_AUTH_KEY: LUX_AUTH_KEY}
@@ -285,7 +290,7 @@ async def test_reconfigure_serial_and_keys(
         result["flow_id"],
         {CONF_SERIAL_PORT: pseudo_terminal.path, CONF_SERIAL_MODE: "115200_8n1", CONF_KEY: "12"},
     )
-    assert result["errors"] == {"base": "invalid_key"}
+    assert result["errors"] == {CONF_KEY: "invalid_key"}
     pseudo_terminal.send_every(telegram("dsmr_v5.txt"))
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_SERIAL_PORT: pseudo_terminal.path, CONF_SERIAL_MODE: "115200_8n1"}
@@ -301,11 +306,11 @@ async def test_reauth_with_new_key(hass: HomeAssistant, meter_server: MeterServe
     result = await entry.start_reauth_flow(hass)
     assert result["step_id"] == "reauth_confirm"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_KEY: "xyz"})
-    assert result["errors"] == {"base": "invalid_key"}
+    assert result["errors"] == {CONF_KEY: "invalid_key"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KEY: "cc" * 16}
     )
-    assert result["errors"] == {"base": "wrong_key"}
+    assert result["errors"] == {CONF_KEY: "wrong_key"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KEY: SMARTY_KEY}
     )
@@ -418,3 +423,110 @@ async def test_unexpected_error_shows_unknown(
         flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
     )
     assert result["step_id"] == "confirm"
+
+
+# Defect 6 of issue 13: what the forms say, in words a user knows, at the field it concerns.
+
+
+async def test_confirm_step_names_the_dialect_in_words(
+    hass: HomeAssistant, meter_server: MeterServer
+) -> None:
+    """The confirm step says "Nederlands DSMR 5-telegram" and "nee" to a Dutch user, not
+    "dsmr5" and "no"."""
+    hass.config.language = "nl"
+    meter_server.greeting = telegram("dsmr_v5.txt")
+    flow_id = await _start_network_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
+    )
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["variant"] == "Nederlands DSMR 5-telegram"
+    assert result["description_placeholders"]["encrypted"] == "nee"
+
+
+def _english_error(key: str) -> str:
+    data = json.loads((TRANSLATIONS / "en.json").read_text(encoding="utf-8"))
+    return str(data["config"]["error"][key])
+
+
+@pytest.mark.parametrize("port", [0, 65536, 1.5])
+async def test_bad_port_is_a_field_error(hass: HomeAssistant, port: float) -> None:
+    """Port 0 is answered at the port field with a translated message, not with the raw
+    "Value 0.0 is too small" at the top of the form."""
+    flow_id = await _start_network_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: port}
+    )
+    assert result["step_id"] == "p1_network"
+    assert result["errors"] == {CONF_PORT: "invalid_port"}
+    assert "1 to 65535" in _english_error("invalid_port")
+
+
+async def test_bad_port_on_reconfigure_is_a_field_error(hass: HomeAssistant) -> None:
+    """The reconfigure form checks its port field the same way, without listening."""
+    entry = network_entry(1)
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: 0}
+    )
+    assert result["errors"] == {CONF_PORT: "invalid_port"}
+
+
+def test_network_errors_do_not_speak_of_serial_settings() -> None:
+    """Every error a network step can show leaves out the serial settings and the
+    "Automatic" choice a network form does not have."""
+    for key in (
+        "not_decodable_network",
+        "crc_failures_network",
+        "dlms_not_decodable_network",
+        "dlms_crc_failures_network",
+        "mep_not_decodable_network",
+        "mep_crc_failures_network",
+    ):
+        text = _english_error(key)
+        assert "Check the serial settings" not in text
+        assert "Automatic" not in text
+        assert "bridge" in text
+
+
+async def test_bad_authentication_key_names_its_field(
+    hass: HomeAssistant, meter_server: MeterServer
+) -> None:
+    """A malformed or wrong authentication key is marked at the authentication key field,
+    so it does not read like a bad encryption key."""
+    meter_server.greeting = telegram("smarty_format_encrypted_synthetic_esphome_libs.bin")
+    flow_id = await _start_network_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: "127.0.0.1", CONF_PORT: meter_server.port}
+    )
+    assert result["step_id"] == "p1_key"
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_KEY: SMARTY_KEY, CONF_AUTH_KEY: "xyz"}
+    )
+    assert result["errors"] == {CONF_AUTH_KEY: "invalid_key"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_KEY: SMARTY_KEY, CONF_AUTH_KEY: "11" * 16}
+    )
+    assert result["errors"] == {CONF_AUTH_KEY: "wrong_auth_key"}
+    assert "authentication key" in _english_error("wrong_auth_key")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_KEY: SMARTY_KEY, CONF_AUTH_KEY: LUX_AUTH_KEY}
+    )
+    assert result["step_id"] == "confirm"
+
+
+async def test_bad_port_on_a_modbus_gateway_is_a_field_error(hass: HomeAssistant) -> None:
+    """The Modbus TCP form answers port 0 at its port field too."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "modbus"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "modbus_network"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: 0}
+    )
+    assert result["step_id"] == "modbus_network"
+    assert result["errors"] == {CONF_PORT: "invalid_port"}

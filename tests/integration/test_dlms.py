@@ -13,7 +13,11 @@ from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
@@ -49,6 +53,8 @@ def short_listening() -> None:
     with (
         patch("custom_components.energy_gateway.probe.FIRST_MESSAGE_TIMEOUT", 1.0),
         patch("custom_components.energy_gateway.probe.AUTO_MODE_TIMEOUT", 0.5),
+        patch("custom_components.energy_gateway.find_meter.LISTEN_TIMEOUT", 1.0),
+        patch("custom_components.energy_gateway.find_meter.LISTEN_TIMEOUT_PER_SETTING", 0.5),
         patch.dict(REGISTRY, {"dlms": replace(REGISTRY["dlms"], identity_grace=1.0)}),
     ):
         yield
@@ -99,7 +105,7 @@ async def test_encrypted_mbus_meter_asks_for_key(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KEY: "00" * 16}
     )
-    assert result["errors"] == {"base": "dlms_wrong_key"}
+    assert result["errors"] == {CONF_KEY: "dlms_wrong_key"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KEY: vector["key"]}
     )
@@ -111,16 +117,22 @@ async def test_encrypted_mbus_meter_asks_for_key(
 
 
 async def test_authenticated_hdlc_meter(hass: HomeAssistant, meter_server: MeterServer) -> None:
-    """Kamstrup Omnipower with security 0x30: a wrong authentication key is refused."""
+    """Kamstrup Omnipower with security 0x30: a wrong authentication key is refused at
+    its own field, a wrong encryption key at its own."""
     vector = _vectors()["hdlc_kamstrup_omnipower"]
     meter_server.greeting = frame(vector["id"])
     result = await _network_flow(hass, meter_server.port)
     assert result["step_id"] == "dlms_key"
     assert result["description_placeholders"]["security"] == "0x30"
     result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_KEY: "22" * 16, CONF_AUTH_KEY: vector["auth_key"]}
+    )
+    assert result["errors"] == {CONF_KEY: "dlms_wrong_key"}
+    result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KEY: vector["key"], CONF_AUTH_KEY: "11" * 16}
     )
-    assert result["errors"] == {"base": "dlms_wrong_key"}
+    # The frames decrypt with the key alone: the authentication key is the wrong one.
+    assert result["errors"] == {CONF_AUTH_KEY: "wrong_auth_key"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_KEY: vector["key"], CONF_AUTH_KEY: vector["auth_key"]}
     )
@@ -131,7 +143,8 @@ async def test_network_errors_are_worded_for_dlms(
     hass: HomeAssistant, meter_server: MeterServer
 ) -> None:
     """Silence, broken frames and noise each get an error that speaks of frames and the
-    customer interface, not of P1 telegrams; the form then succeeds once the meter behaves."""
+    customer interface, not of P1 telegrams, nor of serial settings a bridge does not have;
+    the form then succeeds once the meter behaves."""
     good = frame("hdlc_norway_han_3phase")
     result = await _network_flow(hass, meter_server.port)
     assert result["errors"] == {"base": "dlms_no_data"}
@@ -140,8 +153,8 @@ async def test_network_errors_are_worded_for_dlms(
     broken = bytearray(good)
     broken[len(good) // 2] ^= 0x01  # the frame check sequence no longer holds
     for greeting, error in (
-        (bytes(broken) * 2, "dlms_crc_failures"),
-        (b"\x00\x01 this is not a meter \xff" * 20, "dlms_not_decodable"),
+        (bytes(broken) * 2, "dlms_crc_failures_network"),
+        (b"\x00\x01 this is not a meter \xff" * 20, "dlms_not_decodable_network"),
     ):
         meter_server.greeting = greeting
         result = await hass.config_entries.flow.async_configure(
@@ -280,3 +293,27 @@ async def test_key_that_stops_working(
     assert [key for key in issues if entry.entry_id in key[1]] == [request]
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_device_model_is_not_decoder_jargon(
+    hass: HomeAssistant, meter_server: MeterServer
+) -> None:
+    """An Austrian M-Bus meter's device has no model "obis-triples" (the decoder's name for
+    the list layout): a model is shown only when the meter's list names one."""
+    vector = _vectors()["at_netznoe_kaifa_ma309m_evn_doc_example"]
+    meter_server.greeting = frame(vector["id"])
+    entry = network_entry(
+        meter_server.port, unique_id="netznoe", source="dlms", key=str(vector["key"]).lower()
+    )
+    await setup_entry(hass, entry)
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert devices
+    layout_ids = set(_translated_layouts())
+    assert all(device.model not in layout_ids for device in devices)
+    assert {device.manufacturer for device in devices} == {"Kaifa"}
+
+
+def _translated_layouts() -> dict[str, str]:
+    """The DLMS layout ids the translations name."""
+    path = DLMS.parents[2] / "custom_components" / DOMAIN / "translations" / "en.json"
+    return json.loads(path.read_text(encoding="utf-8"))["selector"]["dlms_layout"]["options"]

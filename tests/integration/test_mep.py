@@ -222,10 +222,10 @@ async def test_flow_errors_are_distinct(
     flow_id = await to_key_step(hass, bridge.port)
 
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_KEY: "too short"})
-    assert result["errors"] == {"base": "mep_invalid_key"}
+    assert result["errors"] == {CONF_KEY: "mep_invalid_key"}
 
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_KEY: OTHER_KEY.decode()})
-    assert result["errors"] == {"base": "mep_wrong_key"}
+    assert result["errors"] == {CONF_KEY: "mep_wrong_key"}
     assert meter.counters.wrong_key >= 2  # the meter answered 0x0B
 
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_KEY: KEY_TEXT})
@@ -306,7 +306,7 @@ async def test_key_that_stops_working_raises_a_repair_until_the_new_key_works(
     flow_id = flows[0]["flow_id"]
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_KEY: KEY_TEXT})
     assert result["step_id"] == "mep_reauth_confirm"
-    assert result["errors"] == {"base": "mep_wrong_key"}
+    assert result["errors"] == {CONF_KEY: "mep_wrong_key"}
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_KEY: OTHER_KEY.decode()})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
@@ -336,7 +336,7 @@ async def test_reconfigure_keeps_or_replaces_the_key(
 
     answer = {CONF_HOST: "127.0.0.1", CONF_PORT: bridge.port, CONF_KEY: OTHER_KEY.decode()}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], answer)
-    assert result["errors"] == {"base": "mep_wrong_key"}
+    assert result["errors"] == {CONF_KEY: "mep_wrong_key"}
 
     del answer[CONF_KEY]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], answer)

@@ -533,7 +533,7 @@ class DlmsDecoder:
             header=info.manufacturer or maker,
             encrypted=info.encrypted,
             manufacturer=info.manufacturer or maker,
-            model=list_id or layout,
+            model=list_id,  # the layout is the decoder's word, not the meter's model
         )
 
 
