@@ -105,3 +105,22 @@ async def test_every_builtin_family_is_identified() -> None:
         for address, model in placement.items()
     }
     assert identified == expected
+
+
+@pytest.mark.parametrize("model", ["carlogavazzi_em24", "eastron_sdm630", "abb_b23_b24"])
+async def test_a_unit_that_falls_silent_while_identified_is_not_guessed(model: str) -> None:
+    """A unit that answers once and then stops (a gateway hiccup) is reported as unknown, for
+    the user to pick a map, never named after a plausibility probe's guess."""
+    fleet = ModbusFleet.of_models({2: model})
+    meter = fleet.meters[2]
+    answer = meter.read
+
+    def answer_once(fc: int, address: int, count: int) -> list[int] | object:
+        result = answer(fc, address, count)
+        meter.silence()
+        return result
+
+    meter.read = answer_once  # type: ignore[method-assign,assignment]
+    async with serving(fleet) as bus:
+        found = await scan_units(bus, [2])
+    assert [(meter.address, meter.model) for meter in found] in ([(2, None)], [(2, model)])

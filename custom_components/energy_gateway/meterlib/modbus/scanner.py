@@ -114,6 +114,13 @@ async def identify_unit(
         reply = await _read(bus, address, model.fc, model.address, model.count)
         if reply.outcome is Outcome.SILENT and not heard:
             return None
+        if reply.outcome is Outcome.SILENT:
+            # A unit that answered before and is slow now (a busy gateway or host): ask
+            # again with the full timeout. Skipping its model register would leave the
+            # plausibility probes to guess, and a guess can name a sibling model.
+            reply = await _read(bus, address, model.fc, model.address, model.count, ceiling=True)
+            if reply.outcome is Outcome.SILENT:
+                return FoundMeter(address, None)
         heard = True
         if reply.outcome is not Outcome.DATA:
             continue
@@ -164,5 +171,14 @@ def _plausible_voltage(reply: Reply, meter_map: MeterMap) -> bool:
     return PLAUSIBLE_VOLTS[0] <= volts <= PLAUSIBLE_VOLTS[1]
 
 
-async def _read(bus: ModbusBus, address: int, fc: FunctionCode, start: int, count: int) -> Reply:
-    return await bus.read(address, fc, start, count, wait=bus.timeout_for(address, count))
+async def _read(
+    bus: ModbusBus,
+    address: int,
+    fc: FunctionCode,
+    start: int,
+    count: int,
+    *,
+    ceiling: bool = False,
+) -> Reply:
+    wait = bus.timeout_for(address, count, ceiling=ceiling)
+    return await bus.read(address, fc, start, count, wait=wait)
