@@ -65,8 +65,8 @@ async def async_remove_config_entry_device(
     from a Modbus bus."""
     if _is_upstream(entry):
         return False
+    from .bus.coordinator import FleetCoordinator  # noqa: PLC0415 - see the module docstring
     from .devices import is_stale_device  # noqa: PLC0415 - see the module docstring
-    from .fleet import FleetCoordinator  # noqa: PLC0415 - see the module docstring
 
     coordinator = entry.runtime_data.coordinator
     if isinstance(coordinator, FleetCoordinator):

@@ -29,6 +29,7 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 
+from .bus.flow import ModbusFlowSteps
 from .const import (
     CONF_AUTH_KEY,
     CONF_CONNECTION,
@@ -63,7 +64,6 @@ from .meterlib.core.frame import FrameInfo
 from .meterlib.core.model import Snapshot
 from .meterlib.families import FAMILIES
 from .meterlib.links.connections import describe_link, list_serial_ports, stable_port_path
-from .modbus_flow import ModbusFlowSteps
 from .options_polled import polled_options_schema
 from .port_field import PORT_SELECTOR, port_error
 from .probe import ProbeOutcome, probe_meter

@@ -23,6 +23,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .bus.coordinator import FleetCoordinator
 from .const import (
     CONF_POLL_INTERVAL,
     CONF_PUBLISH_INTERVAL,
@@ -38,7 +39,6 @@ from .const import (
 )
 from .devices import register_devices, register_meter
 from .families import create_polled_session, extras_of, family_of, keys_of, link_settings
-from .fleet import FleetCoordinator
 from .key_repair import async_ask_for_new_key, async_key_works
 from .meterlib.core.errors import DecodeError, EncryptionError, LinkError
 from .meterlib.derive.deriver import MeterData
@@ -64,7 +64,7 @@ class EnergyGatewayRuntime:
 
     coordinator: MeterCoordinator | FleetCoordinator
     add_sensors: Callable[[AddConfigEntryEntitiesCallback], None] | None = None
-    """Set for a Modbus bus: creates its meters' entities (see `fleet_sensor`)."""
+    """Set for a Modbus bus: creates its meters' entities (see `bus.sensor`)."""
 
 
 class MeterCoordinator(DataUpdateCoordinator[MeterData]):

@@ -9,11 +9,11 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
+from .bus.coordinator import FleetCoordinator
+from .bus.diagnostics import fleet_diagnostics
 from .const import CONF_AUTH_KEY, CONF_KEY
 from .coordinator import EnergyGatewayConfigEntry
 from .families import extras_of
-from .fleet import FleetCoordinator
-from .fleet_diagnostics import fleet_diagnostics
 from .upstream import is_upstream
 from .upstream.diagnostics import upstream_diagnostics
 from .upstream.pusher import UpstreamConfigEntry

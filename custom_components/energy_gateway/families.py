@@ -14,6 +14,7 @@ from typing import Any
 
 from homeassistant.const import CONF_HOST, CONF_PORT
 
+from .bus.extras import MODBUS_EXTRAS
 from .const import (
     CONF_AUTH_KEY,
     CONF_CONNECTION,
@@ -34,7 +35,6 @@ from .meterlib.links.connections import (
     serial_settings_for,
 )
 from .meterlib.session import PolledSession
-from .modbus_extras import MODBUS_EXTRAS
 
 DEFAULT_FAMILY = "p1"
 """Entries made before the family was stored are P1 meters."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 
+from .bus.setup import async_start_bus, is_bus
 from .coordinator import EnergyGatewayConfigEntry, EnergyGatewayRuntime, create_coordinator
-from .fleet_setup import async_start_bus, is_bus
 
 PLATFORMS: list[Platform] = [Platform.SENSOR]
 

@@ -26,6 +26,16 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.energy_gateway import async_remove_config_entry_device
+from custom_components.energy_gateway.bus.coordinator import (
+    FleetCoordinator,
+    meter_device_identifier,
+)
+from custom_components.energy_gateway.bus.settings import (
+    CONF_FRAMING,
+    CONF_METERS,
+    CONF_TIMEOUT,
+    USER_MAPS_DIR,
+)
 from custom_components.energy_gateway.const import (
     CONF_CONNECTION,
     CONF_SERIAL_PORT,
@@ -35,14 +45,7 @@ from custom_components.energy_gateway.const import (
     DOMAIN,
 )
 from custom_components.energy_gateway.diagnostics import async_get_config_entry_diagnostics
-from custom_components.energy_gateway.fleet import FleetCoordinator, meter_device_identifier
 from custom_components.energy_gateway.meterlib.modbus.schema import BUILTIN_DIR
-from custom_components.energy_gateway.modbus_bus import (
-    CONF_FRAMING,
-    CONF_METERS,
-    CONF_TIMEOUT,
-    USER_MAPS_DIR,
-)
 from simulators.modbus_fleet import ModbusFleet
 
 from .conftest import device_with, setup_entry, wait_until

@@ -19,6 +19,11 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.energy_gateway.bus.settings import (
+    CONF_FRAMING,
+    CONF_METERS as BUS_METERS,
+    CONF_TIMEOUT,
+)
 from custom_components.energy_gateway.const import (
     CONF_CONNECTION,
     CONF_POLL_INTERVAL,
@@ -27,11 +32,6 @@ from custom_components.energy_gateway.const import (
     DOMAIN,
 )
 from custom_components.energy_gateway.meterlib.families import FAMILIES
-from custom_components.energy_gateway.modbus_bus import (
-    CONF_FRAMING,
-    CONF_METERS as BUS_METERS,
-    CONF_TIMEOUT,
-)
 from custom_components.energy_gateway.upstream.const import (
     CONF_ALLOW_HTTP,
     CONF_GATEWAY_ID,

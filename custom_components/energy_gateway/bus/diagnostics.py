@@ -9,7 +9,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST
 
-from .fleet import FleetCoordinator
+from .coordinator import FleetCoordinator
 
 # Modbus has no keys; serial numbers and the host are identities.
 TO_REDACT = {CONF_HOST, "unique_id", "serial", "serial_number", "meter_id"}

@@ -29,7 +29,7 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 
-from .const import (
+from ..const import (
     CONF_CONNECTION,
     CONF_POLL_INTERVAL,
     CONF_SERIAL_PORT,
@@ -38,11 +38,10 @@ from .const import (
     CONNECTION_SERIAL,
     LOGGER,
 )
-from .fleet import DEFAULT_FLEET_POLL_INTERVAL, FleetCoordinator, meter_device_identifier
-from .meterlib.core.errors import LinkError, PortNotFoundError, PortPermissionError
-from .meterlib.links.connections import list_serial_ports
-from .meterlib.modbus.client import ModbusBus
-from .meterlib.modbus.family import (
+from ..meterlib.core.errors import LinkError, PortNotFoundError, PortPermissionError
+from ..meterlib.links.connections import list_serial_ports
+from ..meterlib.modbus.client import ModbusBus
+from ..meterlib.modbus.family import (
     BAUD_RATES,
     DEFAULT_BAUD_RATE,
     DEFAULT_DELAY,
@@ -53,9 +52,12 @@ from .meterlib.modbus.family import (
     DEFAULT_TIMEOUT,
     STOP_BITS,
 )
-from .meterlib.modbus.scanner import FIRST_UNIT, LAST_UNIT, FoundMeter, scan_units
-from .meterlib.modbus.schema import MapCatalogue
-from .modbus_bus import (
+from ..meterlib.modbus.scanner import FIRST_UNIT, LAST_UNIT, FoundMeter, scan_units
+from ..meterlib.modbus.schema import MapCatalogue
+from ..port_field import PORT_SELECTOR, port_error
+from ..schema import vol
+from .coordinator import DEFAULT_FLEET_POLL_INTERVAL, FleetCoordinator, meter_device_identifier
+from .settings import (
     CONF_BAUDRATE,
     CONF_DELAY,
     CONF_FRAMING,
@@ -70,8 +72,6 @@ from .modbus_bus import (
     bus_unique_id,
     configured_meters,
 )
-from .port_field import PORT_SELECTOR, port_error
-from .schema import vol
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant

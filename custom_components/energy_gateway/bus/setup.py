@@ -7,11 +7,11 @@ from functools import partial
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_SOURCE
-from .coordinator import EnergyGatewayRuntime
-from .fleet import FleetCoordinator
-from .fleet_sensor import async_add_fleet_sensors
-from .modbus_bus import MODBUS
+from ..const import CONF_SOURCE
+from ..coordinator import EnergyGatewayRuntime
+from .coordinator import FleetCoordinator
+from .sensor import async_add_fleet_sensors
+from .settings import MODBUS
 
 
 def is_bus(entry: ConfigEntry) -> bool:

@@ -20,13 +20,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .fleet import FleetCoordinator, meter_device_identifier
-from .meterlib.core.meaning import COUNTER_REJECTIONS, MESSAGE_AGE
-from .meterlib.derive.deriver import MeterData
-from .sensor import MeterSensorDescription, SensorValue, reading_description
+from ..meterlib.core.meaning import COUNTER_REJECTIONS, MESSAGE_AGE
+from ..meterlib.derive.deriver import MeterData
+from ..sensor import MeterSensorDescription, SensorValue, reading_description
+from .coordinator import FleetCoordinator, meter_device_identifier
 
 if TYPE_CHECKING:
-    from .coordinator import MeterCoordinator
+    from ..coordinator import MeterCoordinator
 
 AGE_REFRESH = timedelta(seconds=10)
 

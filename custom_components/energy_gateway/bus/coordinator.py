@@ -23,22 +23,22 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_POLL_INTERVAL, DOMAIN, LOGGER
-from .meterlib.core.errors import LinkError
-from .meterlib.derive.deriver import Deriver, MeterData
-from .meterlib.modbus.client import ModbusBus
-from .meterlib.modbus.family import link_kind
-from .meterlib.modbus.poller import FleetPoller
-from .meterlib.modbus.scanner import FoundMeter, scan_units
-from .meterlib.modbus.schema import MapCatalogue
-from .modbus_bus import (
+from ..const import CONF_POLL_INTERVAL, DOMAIN, LOGGER
+from ..meterlib.core.errors import LinkError
+from ..meterlib.derive.deriver import Deriver, MeterData
+from ..meterlib.modbus.client import ModbusBus
+from ..meterlib.modbus.family import link_kind
+from ..meterlib.modbus.poller import FleetPoller
+from ..meterlib.modbus.scanner import FoundMeter, scan_units
+from ..meterlib.modbus.schema import MapCatalogue
+from ..upstream.const import SIGNAL_SNAPSHOT
+from .settings import (
     ConfiguredMeter,
     assignments,
     async_load_catalogue,
     bus_settings,
     configured_meters,
 )
-from .upstream.const import SIGNAL_SNAPSHOT
 
 DEFAULT_FLEET_POLL_INTERVAL = 5
 """Seconds from the end of one cycle to the start of the next (a 32-meter line at 9600 baud

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from homeassistant.config_entries import OptionsFlow
 
-from .family_extras import FamilyExtras
+from ..family_extras import FamilyExtras
 
 
 def _bus_options_flow() -> OptionsFlow:
     # The flow module loads the bus and scanner code: only when a bus's options open.
-    from .modbus_flow import ModbusOptionsFlow  # noqa: PLC0415
+    from .flow import ModbusOptionsFlow  # noqa: PLC0415
 
     return ModbusOptionsFlow()
 

@@ -1,0 +1,1 @@
+"""A bus of many meters in one entry (Modbus): its flow, coordinator, sensors and diagnostics."""
