@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 import sqlite3
 
@@ -43,8 +44,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def outbox(tmp_path: Path, clock: Clock) -> Outbox:
-    return Outbox(tmp_path / "outbox.sqlite3", max_age=7 * DAY, max_bytes=10_000, clock=clock)
+def outbox(tmp_path: Path, clock: Clock) -> Iterator[Outbox]:
+    opened = Outbox(tmp_path / "outbox.sqlite3", max_age=7 * DAY, max_bytes=10_000, clock=clock)
+    yield opened
+    opened.close()
 
 
 def test_batches_are_oldest_first_bounded_and_stable_until_acknowledged(
@@ -135,7 +138,9 @@ def test_dropped_count_survives_restart(tmp_path: Path, clock: Clock) -> None:
     clock.now += 2
     outbox.enforce_retention()
     outbox.close()
-    assert Outbox(path, max_age=1.0, max_bytes=10_000, clock=clock).stats().dropped == 1
+    reopened = Outbox(path, max_age=1.0, max_bytes=10_000, clock=clock)
+    assert reopened.stats().dropped == 1
+    reopened.close()
 
 
 def test_meters_keep_their_own_order(outbox: Outbox, clock: Clock) -> None:
