@@ -602,6 +602,8 @@ class Demo:
             for added in self.added:
                 ids = [added.entities[key] for key in added.meter.energy.grid_import]
                 ids += [added.entities[key] for key in added.meter.energy.grid_export]
+                if not ids:
+                    continue  # not on the grid's dashboard (the Modbus fleet, the MEP meter)
                 start = datetime.now(UTC) - timedelta(hours=24)
                 result = await ws.call(
                     "recorder/statistics_during_period",
