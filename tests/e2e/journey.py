@@ -104,7 +104,8 @@ def fill(page: Page, label: str, value: str) -> None:
 
 
 def submit(page: Page) -> None:
-    dialog(page).get_by_role("button", name="Submit").click()
+    """Press the form's submit button (the last button of the step, in any language)."""
+    dialog(page).locator("step-flow-form").get_by_role("button").last.click()
 
 
 def expect_step(page: Page, title: str, timeout: float = SHORT) -> None:
@@ -122,7 +123,43 @@ def finish(page: Page, created: str) -> None:
     expect(dialog(page).get_by_role("button", name="Finish")).to_be_hidden(timeout=SHORT)
 
 
-def network_form(page: Page, host: str, port: int) -> None:
-    fill(page, "Host", host)
-    fill(page, "Port", str(port))
+def network_form(
+    page: Page, host: str, port: int, labels: tuple[str, str] = ("Host", "Port")
+) -> None:
+    """Fill a connection form's host and port (fields named by `labels`) and submit it."""
+    fill(page, labels[0], host)
+    fill(page, labels[1], str(port))
     submit(page)
+
+
+def element_text(locator: Locator) -> str:
+    """The visible text of one element, inside its shadow roots too."""
+    text: str = locator.evaluate(
+        _DEEP_TEXT.replace("() =>", "(root) =>").replace("walk(document.body)", "walk(root)")
+    )
+    return text
+
+
+def entity_row(page: Page, name: str) -> Locator:
+    """The row of the entity called `name` in a device page's entity cards."""
+    return page.locator("hui-sensor-entity-row, hui-simple-entity-row").filter(has_text=name).first
+
+
+def add_energy_statistic(page: Page, button: str, option: str) -> None:
+    """Configuration -> Energy: one grid counter through its dialog."""
+    page.get_by_role("button", name=button).click()
+    page.locator("ha-statistic-picker .toggle-button").first.click()
+    # The list is long (every energy counter of every meter) and only its visible part is
+    # drawn: typing filters it, as a user would.
+    page.keyboard.type(option)
+    page.get_by_role("option", name=option).first.click()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("button", name="Save")).to_be_hidden(timeout=SHORT)
+
+
+def open_device(page: Page, base: str, name: str) -> None:
+    """Settings -> Devices & services -> Devices: search for `name` and open its page."""
+    page.goto(base + "/config/devices/dashboard")
+    page.get_by_role("textbox", name="Search").first.fill(name)
+    page.get_by_text(name, exact=True).first.click()
+    expect(page.get_by_text("Device info")).to_be_visible(timeout=SHORT)

@@ -95,9 +95,36 @@ class LiveHomeAssistant:
     def log_file(self) -> Path:
         return self.demo.log_file
 
-    def meter(self, kind: type[DemoMeter], name_part: str = "") -> DemoMeter:
-        """The first demo meter of `kind` whose name contains `name_part`."""
-        return next(m for m in self.demo.meters if isinstance(m, kind) and name_part in m.name)
+    def meter(self, name_part: str) -> DemoMeter:
+        """The demo meter whose name contains `name_part`."""
+        return next(m for m in self.demo.meters if name_part in m.name)
+
+    def replay_history(self, token: str, meter: DemoMeter) -> None:
+        """Give `meter`'s counters the week before it started, as `scripts/demo` does.
+
+        Home Assistant writes hourly statistics only when an hour is over, so without a past
+        the Energy dashboard would show nothing for the first hour. `token` is the browser's
+        own access token: this is data, not a step a user would click.
+        """
+        self.run(self._replay_history(token, meter))
+
+    async def _replay_history(self, token: str, meter: DemoMeter) -> None:
+        async with aiohttp.ClientSession() as http:
+            session = demo.Session(self.url, token, http)
+            ws = await demo.WebSocket.open(session)
+            try:
+                registry = await ws.call("config/entity_registry/list")
+                entry_id = next(
+                    entity["config_entry_id"]
+                    for entity in registry
+                    if entity["platform"] == demo.DOMAIN
+                    and entity["unique_id"].startswith(f"{meter.meter_id}_")
+                )
+                self.demo.added = [demo.AddedMeter(meter, entry_id, meter.name, {})]
+                await self.demo.map_entities(ws)
+                await self.demo.import_history(ws, session)
+            finally:
+                await ws.close()
 
     def ensure_running(self) -> None:
         """Raise with Home Assistant's last log lines if it has exited."""
