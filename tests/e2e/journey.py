@@ -147,8 +147,15 @@ def entity_row(page: Page, name: str) -> Locator:
 
 def add_energy_statistic(page: Page, button: str, option: str) -> None:
     """Configuration -> Energy: one grid counter through its dialog."""
+    picker = page.locator("ha-statistic-picker .toggle-button").first
     page.get_by_role("button", name=button).click()
-    page.locator("ha-statistic-picker .toggle-button").first.click()
+    try:
+        expect(picker).to_be_visible(timeout=10_000)
+    except AssertionError:
+        # A click while the previous dialog's closing animation still covers the page lands
+        # on its backdrop; a person would click again.
+        page.get_by_role("button", name=button).click()
+    picker.click()
     # The list is long (every energy counter of every meter) and only its visible part is
     # drawn: typing filters it, as a user would.
     page.keyboard.type(option)
