@@ -74,3 +74,16 @@ ensure_extras() {
   rm -f "$pip_log"
   echo "$stamp_text" >"$stamp_file"
 }
+
+# The environment of scripts/demo and the browser journey: scripts/test's `.venv` (Home
+# Assistant 2025.4.4 on Python 3.13) plus what Home Assistant needs to run for real (frontend,
+# recorder, ...), read from the manifests of the integrations the demo loads.
+#
+#   ensure_demo_venv
+ensure_demo_venv() {
+  local py extras
+  py=$(find_python313) || { log "Python 3.13 not found (looked on PATH and under pyenv)."; return 2; }
+  ensure_venv .venv "$py" 0.13.236 2025.4.4
+  read -r -a extras <<<"$(.venv/bin/python scripts/demo.py --requirements)"
+  ensure_extras .venv demo "${extras[@]}"
+}
