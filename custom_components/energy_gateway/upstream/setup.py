@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 
@@ -56,6 +56,13 @@ async def async_setup_upstream(hass: HomeAssistant, entry: UpstreamConfigEntry) 
         await pusher.async_close()
         raise
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+
+    async def close_on_stop(_event: Event) -> None:
+        # Home Assistant stops without unloading entries: store what arrived and close the
+        # file cleanly (closing twice is harmless if an unload follows).
+        await pusher.async_close()
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close_on_stop))
     return True
 
 
