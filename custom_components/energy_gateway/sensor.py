@@ -274,7 +274,37 @@ async def async_setup_entry(
     entry.async_on_unload(coordinator.async_add_listener(add_new_entities))
 
 
-class MeterSensor(MeterEntity, SensorEntity):
+class ChangeOnlySensor(SensorEntity):
+    """A sensor that works out availability, value and attributes once per update and
+    writes its state only when one of them changed (most registers repeat every message)."""
+
+    _attributes: dict[str, Any] | None = None
+
+    @property
+    def available(self) -> bool:
+        """As last worked out (see `_keep`)."""
+        return self._attr_available
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Rows of a log or the month peaks, for the few sensors that have them."""
+        return self._attributes
+
+    def _keep(self, available: bool, value: SensorValue, attributes: dict[str, Any] | None) -> bool:
+        """Take the new state; True when it differs from the one shown."""
+        if (available, value, attributes) == (
+            self._attr_available,
+            self._attr_native_value,
+            self._attributes,
+        ):
+            return False
+        self._attr_available = available
+        self._attr_native_value = value
+        self._attributes = attributes
+        return True
+
+
+class MeterSensor(ChangeOnlySensor, MeterEntity):
     """One value of a meter."""
 
     entity_description: MeterSensorDescription
@@ -283,7 +313,6 @@ class MeterSensor(MeterEntity, SensorEntity):
         """Bind the description to the meter and take the current value."""
         super().__init__(coordinator, description.key)
         self.entity_description = description
-        self._attributes: dict[str, Any] | None = None
         self._refresh_attributes()
 
     async def async_added_to_hass(self) -> None:
@@ -295,16 +324,6 @@ class MeterSensor(MeterEntity, SensorEntity):
                     self.hass, lambda _now: self._handle_coordinator_update(), AGE_REFRESH
                 )
             )
-
-    @property
-    def available(self) -> bool:
-        """Unavailable while the meter is silent; link diagnostics always report."""
-        return self._attr_available
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Rows of a log or the month peaks, for the few sensors that have them."""
-        return self._attributes
 
     def _refresh_attributes(self) -> bool:
         """Compute availability and value once per message; True when either changed."""
@@ -324,16 +343,7 @@ class MeterSensor(MeterEntity, SensorEntity):
             if has_data and description.attributes_fn is not None
             else None
         )
-        if (
-            available == self._attr_available
-            and value == self._attr_native_value
-            and attributes == self._attributes
-        ):
-            return False
-        self._attr_available = available
-        self._attr_native_value = value
-        self._attributes = attributes
-        return True
+        return self._keep(available, value, attributes)
 
     @callback
     def _handle_coordinator_update(self) -> None:

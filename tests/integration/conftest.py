@@ -25,6 +25,7 @@ from custom_components.energy_gateway.const import (
 )
 from custom_components.energy_gateway.coordinator import MeterCoordinator
 from custom_components.energy_gateway.meterlib.core.crc import crc16_arc
+from simulators.upstream_portal import Portal
 
 from ..conftest import FIXTURES
 from ..pseudo_terminal import PseudoTerminal
@@ -95,6 +96,15 @@ class MeterServer:
 async def meter_server(socket_enabled: None) -> AsyncGenerator[MeterServer]:
     """A TCP meter that greets each client with `greeting` and sends what a test pushes."""
     server = MeterServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def portal(socket_enabled: None) -> AsyncGenerator[Portal]:
+    """The upstream test portal (aiohttp) on 127.0.0.1."""
+    server = Portal()
     await server.start()
     yield server
     await server.stop()

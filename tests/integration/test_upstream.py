@@ -6,7 +6,7 @@ deduplication on the idempotency key, in the order each meter produced them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 from freezegun import freeze_time
@@ -38,14 +38,6 @@ def clock() -> Iterator[FrozenDateTimeFactory]:
     """The wall clock travels; the event loop keeps real time so sockets work."""
     with freeze_time(START, ignore=["asyncio"]) as factory:
         yield factory
-
-
-@pytest.fixture
-async def portal(socket_enabled: None) -> AsyncIterator[Portal]:
-    server = Portal()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def _setup(hass: HomeAssistant, portal: Portal, **data: object) -> UpstreamPusher:

@@ -3,7 +3,7 @@ snapshots reaching the portal; against the aiohttp test portal on 127.0.0.1."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 import socket
 from typing import Any
 from unittest.mock import patch
@@ -47,14 +47,6 @@ from simulators.upstream_portal import TOKEN, Portal
 
 from ..fake_polled_family import FAKE_FAMILY, FAMILY_ID, FakeMeter
 from .upstream_helpers import upstream_entry
-
-
-@pytest.fixture
-async def portal(socket_enabled: None) -> AsyncIterator[Portal]:
-    server = Portal()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def _form(portal: Portal, **changes: Any) -> dict[str, Any]:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
-from homeassistant.components.sensor import SensorEntity
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -22,7 +21,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from ..meterlib.core.meaning import COUNTER_REJECTIONS, MESSAGE_AGE
 from ..meterlib.derive.deriver import MeterData
-from ..sensor import MeterSensorDescription, SensorValue, reading_description
+from ..sensor import ChangeOnlySensor, MeterSensorDescription, SensorValue, reading_description
 from .coordinator import FleetCoordinator, meter_device_identifier
 
 if TYPE_CHECKING:
@@ -93,7 +92,7 @@ def async_add_fleet_sensors(
     entry.async_on_unload(coordinator.async_add_listener(add_new_entities))
 
 
-class FleetMeterSensor(CoordinatorEntity[FleetCoordinator], SensorEntity):
+class FleetMeterSensor(ChangeOnlySensor, CoordinatorEntity[FleetCoordinator]):
     """One value of one meter on a bus."""
 
     _attr_has_entity_name = True
@@ -115,7 +114,8 @@ class FleetMeterSensor(CoordinatorEntity[FleetCoordinator], SensorEntity):
         self._meter_value = meter_value
         self._attr_unique_id = f"{entry.unique_id}_{address}_{description.key}"
         self._attr_device_info = DeviceInfo(identifiers={meter_device_identifier(entry, address)})
-        self._attributes: dict[str, Any] | None = None
+        # The descriptions read a coordinator's `data`; the view offers this meter's.
+        self._view = cast("MeterCoordinator", _MeterView(coordinator, address))
         self._refresh()
 
     async def async_added_to_hass(self) -> None:
@@ -127,16 +127,6 @@ class FleetMeterSensor(CoordinatorEntity[FleetCoordinator], SensorEntity):
                     self.hass, lambda _now: self._handle_coordinator_update(), AGE_REFRESH
                 )
             )
-
-    @property
-    def available(self) -> bool:
-        """Unavailable while this meter (not the bus) is silent."""
-        return self._attr_available
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """The month peaks of the capacity mean, for the one sensor that has them."""
-        return self._attributes
 
     def _refresh(self) -> bool:
         """Compute availability, value and attributes; True when any changed."""
@@ -153,21 +143,10 @@ class FleetMeterSensor(CoordinatorEntity[FleetCoordinator], SensorEntity):
                 and coordinator.meter_available(self.address)
                 and description.key in data.values
             )
-            # The descriptions read a coordinator's `data`; the view offers just that.
-            view = cast("MeterCoordinator", _MeterView(coordinator, self.address))
-            value = description.value_fn(view) if data is not None else None
+            value = description.value_fn(self._view) if data is not None else None
             attributes_fn = description.attributes_fn
-            attributes = attributes_fn(view) if data is not None and attributes_fn else None
-        if (available, value, attributes) == (
-            self._attr_available,
-            self._attr_native_value,
-            self._attributes,
-        ):
-            return False
-        self._attr_available = available
-        self._attr_native_value = value
-        self._attributes = attributes
-        return True
+            attributes = attributes_fn(self._view) if data is not None and attributes_fn else None
+        return self._keep(available, value, attributes)
 
     @callback
     def _handle_coordinator_update(self) -> None:
