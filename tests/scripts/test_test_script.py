@@ -56,3 +56,20 @@ def test_ci_refuses_a_single_release(tmp_path: Path) -> None:
     result = _run(tmp_path, "--floor", tool=_failing_tool(tmp_path), ci=True)
     assert result.returncode == 2
     assert "both Home Assistant releases" in result.stderr
+
+
+def test_latest_fails_when_the_root_cannot_see_the_checkout(tmp_path: Path) -> None:
+    """The root builds but shows no checkout at this path: the run names it and fails."""
+    tool = tmp_path / "py314"
+    tool.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in\n'
+        "  setup) exit 0 ;;\n"
+        f"  path) echo {tmp_path / 'root'} ;;\n"
+        "  run) exit 1 ;;\n"
+        "esac\n"
+    )
+    tool.chmod(0o755)
+    result = _run(tmp_path, "--latest", tool=tool)
+    assert result.returncode != 0
+    assert "does not show this checkout" in result.stderr
