@@ -30,18 +30,21 @@ def live_hass(socket_enabled: None) -> Iterator[LiveHomeAssistant]:
 @pytest.fixture
 def page(screenshots: Screenshots) -> Iterator[Page]:
     """A fresh page of headless Chromium from the distribution's packages; its last view is
-    saved as `last.png` among the screenshots, to show where a failed journey stopped."""
+    saved as `last.png` among the screenshots, to show where a failed journey stopped, and a
+    Playwright trace of every action as `trace.zip` (`playwright show-trace trace.zip`)."""
     executable = ensure_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(executable), headless=True)
         context = browser.new_context(
             viewport={"width": 1280, "height": 900}, locale="en-US", accept_downloads=True
         )
+        context.tracing.start(screenshots=True, snapshots=True)
         try:
             new_page = context.new_page()
             yield new_page
             new_page.screenshot(path=screenshots.folder / "last.png")
         finally:
+            context.tracing.stop(path=screenshots.folder / "trace.zip")
             context.close()
             browser.close()
 

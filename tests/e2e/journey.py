@@ -145,23 +145,25 @@ def entity_row(page: Page, name: str) -> Locator:
     return page.locator("hui-sensor-entity-row, hui-simple-entity-row").filter(has_text=name).first
 
 
-def add_energy_statistic(page: Page, button: str, option: str) -> None:
-    """Configuration -> Energy: one grid counter through its dialog."""
-    picker = page.locator("ha-statistic-picker .toggle-button").first
+def add_energy_statistic(page: Page, button: str, option: str, row_text: str) -> None:
+    """Configuration -> Energy: one grid counter through its dialog; returns once the page
+    lists it as `row_text`."""
+    settings = page.locator("dialog-energy-grid-flow-settings")
     page.get_by_role("button", name=button).click()
-    try:
-        expect(picker).to_be_visible(timeout=10_000)
-    except AssertionError:
-        # A click while the previous dialog's closing animation still covers the page lands
-        # on its backdrop; a person would click again.
-        page.get_by_role("button", name=button).click()
-    picker.click()
+    # The picker is drawn only once the recorder has listed the counters it may offer.
+    picker = settings.locator("ha-statistic-picker ha-combo-box")
+    expect(picker).to_be_visible(timeout=SHORT)
+    picker.locator(".toggle-button").click()
     # The list is long (every energy counter of every meter) and only its visible part is
     # drawn: typing filters it, as a user would.
     page.keyboard.type(option)
     page.get_by_role("option", name=option).first.click()
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("button", name="Save")).to_be_hidden(timeout=SHORT)
+    settings.get_by_role("button", name="Save").click()
+    expect(settings.get_by_role("button", name="Save")).to_be_hidden(timeout=SHORT)
+    # Saving reloads the configuration and redraws the grid card; the next button is clicked
+    # on the redrawn card, not on one about to be replaced.
+    grid_card = page.locator("ha-energy-grid-settings")
+    expect(grid_card.get_by_text(row_text, exact=True)).to_be_visible(timeout=SHORT)
 
 
 def open_device(page: Page, base: str, name: str) -> None:

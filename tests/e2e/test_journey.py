@@ -189,7 +189,7 @@ def configure_energy(page: Page, live: LiveHomeAssistant, shots: Screenshots) ->
     """Settings -> Dashboards -> Energy: the P1 meter's four counters as grid in and out."""
     page.goto(live.url + "/config/energy")
     for button, option in ENERGY_COUNTERS:
-        add_energy_statistic(page, button, option)
+        add_energy_statistic(page, button, option, row_text=option)
     for _, option in ENERGY_COUNTERS:
         expect(page.get_by_text(option.removeprefix("Fluvius P1 meter ")).first).to_be_visible()
     shots.take(page, "energy-configuration")
