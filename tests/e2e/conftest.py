@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 import os
 from pathlib import Path
 
@@ -27,11 +27,25 @@ def live_hass(socket_enabled: None) -> Iterator[LiveHomeAssistant]:
         live.stop()
 
 
+_reports: dict[str, list[pytest.TestReport]] = {}
+"""Each test's reports so far (setup, call), for fixtures that keep more when it failed."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report: pytest.TestReport = yield
+    _reports.setdefault(item.nodeid, []).append(report)
+    return report
+
+
 @pytest.fixture
-def page(screenshots: Screenshots) -> Iterator[Page]:
+def page(screenshots: Screenshots, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh page of headless Chromium from the distribution's packages; its last view is
-    saved as `last.png` among the screenshots, to show where a failed journey stopped, and a
-    Playwright trace of every action as `trace.zip` (`playwright show-trace trace.zip`)."""
+    saved as `last.png` among the screenshots, to show where a failed journey stopped. A
+    failed journey also leaves a Playwright trace of every action as `trace.zip` (`playwright
+    show-trace trace.zip`; tens of megabytes, so only when it is needed)."""
     executable = ensure_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(executable), headless=True)
@@ -44,7 +58,8 @@ def page(screenshots: Screenshots) -> Iterator[Page]:
             yield new_page
             new_page.screenshot(path=screenshots.folder / "last.png")
         finally:
-            context.tracing.stop(path=screenshots.folder / "trace.zip")
+            failed = any(report.failed for report in _reports.get(request.node.nodeid, ()))
+            context.tracing.stop(path=screenshots.folder / "trace.zip" if failed else None)
             context.close()
             browser.close()
 
