@@ -3,6 +3,8 @@ slow and refusing meters."""
 
 from __future__ import annotations
 
+import asyncio
+
 from pymodbus.constants import ExcCodes
 import pytest
 
@@ -249,6 +251,21 @@ async def test_lost_connection_raises_a_link_error() -> None:
         await fleet.stop()
         with pytest.raises(LinkError):
             await poller.poll_cycle()
+
+
+async def test_a_cancelled_cycle_stops_at_once() -> None:
+    """Cancelling the poll while it waits for a silent meter stops it; the meters after it
+    are not asked (whatever pymodbus makes of the cancellation)."""
+    placement = {1: "meatrol", 2: "meatrol", 3: "meatrol"}
+    fleet = ModbusFleet.of_models(placement)
+    fleet.meters[1].silence()
+    async with serving(fleet, timeout=2.0, min_timeout=2.0) as bus:
+        cycle = asyncio.create_task(FleetPoller(bus, _assign(placement)).poll_cycle())
+        await asyncio.sleep(0.2)  # waiting for meter 1's answer
+        cycle.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cycle
+        assert fleet.meters[2].requests == fleet.meters[3].requests == 0
 
 
 def test_assignments_are_checked() -> None:

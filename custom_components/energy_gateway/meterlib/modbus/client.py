@@ -228,11 +228,18 @@ class ModbusBus:
             started = time.monotonic()
             try:
                 response: Any = await method(address, count=count, **{UNIT_KEYWORD: unit})
-            except ConnectionException as err:
-                raise ModbusLinkError(f"{self.settings.target}: connection lost ({err})") from None
-            except ModbusException:
-                # pymodbus: no (valid) response in time; a late or garbled frame is flushed
-                # before the next request.
+            except ModbusException as err:
+                # pymodbus 3.13 turns the cancellation of a waiting request into an error of
+                # its own ("Request cancelled outside library"): the cancellation must win, or
+                # a closed dialog or an unloaded entry would leave its scan or poll running.
+                if (task := asyncio.current_task()) is not None and task.cancelling():
+                    raise asyncio.CancelledError from err
+                if isinstance(err, ConnectionException):
+                    raise ModbusLinkError(
+                        f"{self.settings.target}: connection lost ({err})"
+                    ) from None
+                # No (valid) response in time; a late or garbled frame is flushed before the
+                # next request.
                 response = None
             elapsed = time.monotonic() - started
             if self.settings.delay:
