@@ -354,6 +354,7 @@ class Demo:
                 step.answer,
                 wait=FLOW_TIMEOUT,
             )
+            result = await self.through_progress(session, result)
             if result.get("type") == "form" and result.get("errors"):
                 raise DemoError(
                     f"Adding {meter.meter_id}: step {step.step_id!r} with {step.answer} "
@@ -364,6 +365,20 @@ class Demo:
         entry = result["result"]
         say(f"Added {entry['title']} ({meter.where})")
         return AddedMeter(meter, entry["entry_id"], entry["title"], {})
+
+    @staticmethod
+    async def through_progress(session: Session, result: dict[str, Any]) -> dict[str, Any]:
+        """Wait out a progress step (the Modbus scan), as the dialog does: the flow moves
+        on by itself when the work is done, and asking for it shows the next step."""
+        deadline = time.monotonic() + FLOW_TIMEOUT
+        while result.get("type") in ("progress", "progress_done"):
+            if time.monotonic() > deadline:
+                raise DemoError(
+                    f"Step {result.get('step_id')!r} still busy after {FLOW_TIMEOUT:g} s"
+                )
+            await asyncio.sleep(0.5)
+            result = await session.get(f"/api/config/config_entries/flow/{result['flow_id']}")
+        return result
 
     async def wait_until_loaded(self, session: Session) -> None:
         deadline = time.monotonic() + 60

@@ -4,6 +4,7 @@ framing over TCP and a pseudo-terminal serial line."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 import json
@@ -11,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -121,6 +122,19 @@ async def _cycle(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done()
 
 
+async def _scan(
+    hass: HomeAssistant, flow_id: str, first: int, last: int, *, options: bool = False
+) -> ConfigFlowResult:
+    """Submit a scan range: the dialog shows the scan's progress, then the flow goes on."""
+    manager = hass.config_entries.options if options else hass.config_entries.flow
+    result = await manager.async_configure(flow_id, {"first_address": first, "last_address": last})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["progress_action"] == "modbus_scanning"
+    assert result["description_placeholders"]["first"] == str(first)
+    await hass.async_block_till_done()
+    return await manager.async_configure(flow_id)
+
+
 async def test_flow_discovers_and_adds_the_fleet(hass: HomeAssistant, fleet: ModbusFleet) -> None:
     bus = await _serve(fleet, "tcp")
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
@@ -143,9 +157,7 @@ async def test_flow_discovers_and_adds_the_fleet(hass: HomeAssistant, fleet: Mod
         result["flow_id"], {"first_address": 10, "last_address": 1}
     )
     assert result["errors"] == {"base": "modbus_bad_range"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"first_address": 1, "last_address": 10}
-    )
+    result = await _scan(hass, result["flow_id"], 1, 10)
     assert result["step_id"] == "modbus_meters"
     found = result["description_placeholders"]["found"].splitlines()
     assert found[0] == "- 1: Eastron SDM630, 10000001"
@@ -214,11 +226,35 @@ async def test_flow_reports_a_silent_range_and_an_unreachable_host(
             result["flow_id"],
             {CONF_HOST: "127.0.0.1", CONF_PORT: port, CONF_FRAMING: "tcp", "timeout": 0.3},
         )
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {"first_address": first, "last_address": last}
-        )
+        result = await _scan(hass, result["flow_id"], first, last)
         assert result["step_id"] == "modbus_scan"
         assert result["errors"] == {"base": error}
+
+
+async def test_closing_the_dialog_stops_the_scan(hass: HomeAssistant, fleet: ModbusFleet) -> None:
+    """A user who closes the dialog during a long scan leaves no scan running on the bus."""
+    bus = await _serve(fleet, "tcp")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    for step in ("modbus", "modbus_network"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": step}
+        )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_HOST: "127.0.0.1", CONF_PORT: bus[CONF_PORT], CONF_FRAMING: "tcp", "timeout": 0.3},
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"first_address": 1, "last_address": 247}
+    )
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    await wait_until(lambda: fleet.requests > 0)
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
+    await asyncio.sleep(0.5)  # a request already on the wire still reaches the fleet
+    asked = fleet.requests
+    # A scan still running would ask several units per second (present ones answer at once).
+    await asyncio.sleep(1.0)
+    assert fleet.requests == asked
 
 
 async def test_flow_on_a_serial_line(hass: HomeAssistant, fleet: ModbusFleet) -> None:
@@ -240,9 +276,7 @@ async def test_flow_on_a_serial_line(hass: HomeAssistant, fleet: ModbusFleet) ->
             "delay": 0,
         },
     )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"first_address": 1, "last_address": 3}
-    )
+    result = await _scan(hass, result["flow_id"], 1, 3)
     assert result["step_id"] == "modbus_meters"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"unit_1": "eastron_sdm630", "unit_2": "skip"}
@@ -330,9 +364,11 @@ async def test_rescan_adds_and_remove_deletes_a_meter(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "modbus_rescan"}
     )
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"first_address": 5, "last_address": 9}
-    )
+    # A range where nobody answers: said on the form, nothing changes.
+    result = await _scan(hass, result["flow_id"], 20, 24, options=True)
+    assert result["step_id"] == "modbus_rescan"
+    assert result["errors"] == {"base": "modbus_no_units"}
+    result = await _scan(hass, result["flow_id"], 5, 9, options=True)
     assert result["step_id"] == "modbus_rescan_meters"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"unit_5": "abb_b23_b24", "unit_7": "skip", "unit_9": "meatrol"}

@@ -1,8 +1,9 @@
 """Config and options flow of a Modbus bus: the bus, a scan, the meters the user confirms.
 
 Adding: `modbus` (menu) -> `modbus_serial` or `modbus_network` -> `modbus_scan` (an address
-range) -> `modbus_meters` (one choice per unit that answered: the map it was identified as,
-another map, or "skip"; a unit that matches no map must be given one or skipped).
+range; the scan itself runs as the progress step `modbus_scanning`) -> `modbus_meters` (one
+choice per unit that answered: the map it was identified as, another map, or "skip"; a unit
+that matches no map must be given one or skipped).
 Later, from the options: re-scan (new units, or correct a model), remove meters (their
 devices go with them), and the poll interval; `reconfigure` changes how the bus is reached.
 Options rather than config subentries: a subentry flow adds one subentry per run, while one
@@ -12,7 +13,8 @@ alike on Home Assistant 2025.4 and 2026.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
@@ -186,9 +188,13 @@ def chosen_meters(
     return chosen
 
 
+ScanResult = tuple[list[FoundMeter], MapCatalogue]
+"""What a scan found, and the maps it identified them with."""
+
+
 async def scan_bus(
     hass: HomeAssistant, data: Mapping[str, Any], addresses: Sequence[int]
-) -> tuple[list[FoundMeter], MapCatalogue]:
+) -> ScanResult:
     """Open the bus described by `data`, scan `addresses`, close it; raises LinkError."""
     catalogue = await async_load_catalogue(hass)
     bus = ModbusBus(bus_settings(data), catalogue)
@@ -198,6 +204,32 @@ async def scan_bus(
     finally:
         await bus.close()
     return found, catalogue
+
+
+async def _with_catalogue(
+    scan: Coroutine[Any, Any, list[FoundMeter]], catalogue: MapCatalogue
+) -> ScanResult:
+    return await scan, catalogue
+
+
+def _scan_placeholders(target: str, user_input: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "target": target,
+        "first": str(int(user_input[CONF_FIRST])),
+        "last": str(int(user_input[CONF_LAST])),
+    }
+
+
+def scan_outcome(scan: asyncio.Task[ScanResult], target: str) -> ScanResult | str:
+    """A finished scan's meters and maps, or the error key of why there are none."""
+    try:
+        found, catalogue = scan.result()
+    except LinkError as err:
+        return _link_error_key(err)
+    except Exception:
+        LOGGER.exception("Unexpected error while scanning %s", target)
+        return "unknown"
+    return (found, catalogue) if found else "modbus_no_units"
 
 
 def serial_schema(ports: Sequence[tuple[str, str]]) -> vol.Schema:
@@ -281,6 +313,8 @@ class ModbusFlowSteps(ConfigFlow):
     _bus_data: dict[str, Any]
     _found: list[FoundMeter]
     _catalogue: MapCatalogue
+    _scan: asyncio.Task[ScanResult]
+    _scan_input: dict[str, Any]
 
     async def async_step_modbus_serial(
         self, user_input: dict[str, Any] | None = None
@@ -345,9 +379,8 @@ class ModbusFlowSteps(ConfigFlow):
     async def async_step_modbus_scan(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Scan an address range; each unit costs one short timeout when nobody is there."""
+        """The address range to scan."""
         errors: dict[str, str] = {}
-        target = bus_settings(self._bus_data).target
         if user_input is not None:
             await self.async_set_unique_id(bus_unique_id(bus_settings(self._bus_data)))
             self._abort_if_unique_id_configured()
@@ -355,24 +388,46 @@ class ModbusFlowSteps(ConfigFlow):
             if addresses is None:
                 errors["base"] = "modbus_bad_range"
             else:
-                try:
-                    self._found, self._catalogue = await scan_bus(
-                        self.hass, self._bus_data, addresses
-                    )
-                except LinkError as err:
-                    errors["base"] = _link_error_key(err)
-                except Exception:
-                    LOGGER.exception("Unexpected error while scanning %s", target)
-                    errors["base"] = "unknown"
-                else:
-                    if self._found:
-                        return await self.async_step_modbus_meters()
-                    errors["base"] = "modbus_no_units"
+                self._scan_input = user_input
+                self._scan = self.hass.async_create_task(
+                    scan_bus(self.hass, self._bus_data, addresses), "energy_gateway modbus scan"
+                )
+                return await self.async_step_modbus_scanning()
+        return self._scan_form(errors, user_input)
+
+    async def async_step_modbus_scanning(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The scan runs: a long range takes up to a minute, and the dialog says so."""
+        if not self._scan.done():
+            return self.async_show_progress(
+                step_id="modbus_scanning",
+                progress_action="modbus_scanning",
+                progress_task=self._scan,
+                description_placeholders=_scan_placeholders(
+                    bus_settings(self._bus_data).target, self._scan_input
+                ),
+            )
+        return self.async_show_progress_done(next_step_id="modbus_scanned")
+
+    async def async_step_modbus_scanned(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """What the scan found, or why it found nothing."""
+        outcome = scan_outcome(self._scan, bus_settings(self._bus_data).target)
+        if isinstance(outcome, str):
+            return self._scan_form({"base": outcome}, self._scan_input)
+        self._found, self._catalogue = outcome
+        return await self.async_step_modbus_meters()
+
+    def _scan_form(
+        self, errors: dict[str, str], user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
         return self.async_show_form(
             step_id="modbus_scan",
             data_schema=self.add_suggested_values_to_schema(_scan_schema(), user_input),
             errors=errors,
-            description_placeholders={"target": target},
+            description_placeholders={"target": bus_settings(self._bus_data).target},
         )
 
     async def async_step_modbus_meters(
@@ -400,6 +455,8 @@ class ModbusOptionsFlow(OptionsFlow):
     """A bus's meters after setup: re-scan (add or correct), remove, poll interval."""
 
     _found: list[FoundMeter]
+    _scan: asyncio.Task[ScanResult]
+    _scan_input: dict[str, Any]
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """What to change."""
@@ -430,14 +487,43 @@ class ModbusOptionsFlow(OptionsFlow):
             if addresses is None:
                 errors["base"] = "modbus_bad_range"
             else:
-                try:
-                    self._found = await self._coordinator.async_scan(addresses)
-                except LinkError:
-                    errors["base"] = "modbus_cannot_connect"
-                else:
-                    if self._found:
-                        return await self.async_step_modbus_rescan_meters()
-                    errors["base"] = "modbus_no_units"
+                self._scan_input = user_input
+                scan = self._coordinator.async_scan(addresses)
+                self._scan = self.hass.async_create_task(
+                    _with_catalogue(scan, self._coordinator.catalogue),
+                    "energy_gateway modbus rescan",
+                )
+                return await self.async_step_modbus_rescanning()
+        return self._rescan_form(errors, user_input)
+
+    async def async_step_modbus_rescanning(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The scan runs between the poll's requests."""
+        if not self._scan.done():
+            return self.async_show_progress(
+                step_id="modbus_rescanning",
+                progress_action="modbus_scanning",
+                progress_task=self._scan,
+                description_placeholders=_scan_placeholders(
+                    self._coordinator.settings.target, self._scan_input
+                ),
+            )
+        return self.async_show_progress_done(next_step_id="modbus_rescanned")
+
+    async def async_step_modbus_rescanned(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """What the scan found, or why it found nothing."""
+        outcome = scan_outcome(self._scan, self._coordinator.settings.target)
+        if isinstance(outcome, str):
+            return self._rescan_form({"base": outcome}, self._scan_input)
+        self._found = outcome[0]
+        return await self.async_step_modbus_rescan_meters()
+
+    def _rescan_form(
+        self, errors: dict[str, str], user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
         return self.async_show_form(
             step_id="modbus_rescan",
             data_schema=self.add_suggested_values_to_schema(_scan_schema(), user_input),
