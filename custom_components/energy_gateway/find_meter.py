@@ -57,14 +57,6 @@ LISTEN_TIMEOUT = FIRST_MESSAGE_TIMEOUT
 LISTEN_TIMEOUT_PER_SETTING = AUTO_MODE_TIMEOUT
 """Seconds per serial setting: as long as automatic detection gives each."""
 
-FORMAT_NAMES: Mapping[str, str] = {
-    "p1": "P1",
-    "mbus-dlms": "DLMS/COSEM (M-Bus)",
-    "hdlc-dlms": "DLMS/COSEM (HDLC)",
-    "dlms": "DLMS/COSEM",
-}
-"""What users call each wire format; names of standards, the same in every language."""
-
 _NOT_HEARD = frozenset(
     ("port_not_found", "permission_denied", "cannot_connect", "unknown", "unsupported_list")
 )
@@ -279,7 +271,7 @@ class FindMeterFlowSteps(ConfigFlow):
             errors=errors,
             description_placeholders={
                 "link": describe_link(link_settings(self._data)),
-                "found": FORMAT_NAMES.get(found.format_name or "", found.family.name),
+                "found": found.family.format_title(found.format_name),
                 "chosen": self._chosen_name,
             },
         )

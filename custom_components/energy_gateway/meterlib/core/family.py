@@ -54,6 +54,8 @@ class CaptureFormat:
     """A wire format a family recognises in a captured byte string (for `decode`)."""
 
     name: str
+    title: str
+    """What users call it: names of standards, the same in every language."""
     probe: Callable[[bytes], bool]
     """Cheap check over the raw capture: could it hold this format?"""
     order: int
@@ -82,6 +84,13 @@ class Family:
     usual 32 hex digits (with an optional authentication key); raises ValueError saying
     what is wrong. None: the usual AES-128 keys."""
     capture_formats: tuple[CaptureFormat, ...] = ()
+
+    def format_title(self, format_name: str | None) -> str:
+        """What users call the wire format `format_name` of this family (its name when the
+        format is not known)."""
+        titles = {capture.name: capture.title for capture in self.capture_formats}
+        return titles.get(format_name or "", self.name)
+
     identity_grace: float = 0.0
     """Seconds a first listen waits on for a message naming the meter, when the first one
     does not (some meters name themselves only in their longer list)."""

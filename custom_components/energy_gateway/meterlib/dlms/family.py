@@ -52,9 +52,11 @@ FAMILY = Family(
     # An M-Bus or HDLC frame can carry the `DB 08` header an encrypted P1 stream starts
     # with: the framings are tried before P1, a bare APDU after it.
     capture_formats=(
-        CaptureFormat(name="mbus-dlms", probe=find_mbus_frame, order=10),
-        CaptureFormat(name="hdlc-dlms", probe=find_hdlc_frame, order=20),
-        CaptureFormat(name="dlms", probe=_starts_with_apdu, order=40),
+        CaptureFormat(
+            name="mbus-dlms", title="DLMS/COSEM (M-Bus)", probe=find_mbus_frame, order=10
+        ),
+        CaptureFormat(name="hdlc-dlms", title="DLMS/COSEM (HDLC)", probe=find_hdlc_frame, order=20),
+        CaptureFormat(name="dlms", title="DLMS/COSEM", probe=_starts_with_apdu, order=40),
     ),
     identity_grace=IDENTITY_GRACE,
     diagnostics=_diagnostics,

@@ -153,6 +153,10 @@ async def read_serial(bus: ModbusBus, address: int, meter_map: MeterMap) -> str 
     if spec is None:
         return None
     reply = await _read(bus, address, spec.fc, spec.address, spec.count)
+    if reply.outcome is Outcome.SILENT:
+        # The unit answered its identification a moment ago: slow, not absent (a busy
+        # gateway or host). The full timeout once, or the meter is known without a serial.
+        reply = await _read(bus, address, spec.fc, spec.address, spec.count, ceiling=True)
     if reply.outcome is not Outcome.DATA:
         return None
     try:

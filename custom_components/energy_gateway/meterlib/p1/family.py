@@ -36,5 +36,5 @@ FAMILY = Family(
     # DSMR 5, e-MUCS, Smarty first; DSMR 4; DSMR 2.2 and 3.
     serial_presets=("115200_8n1", "115200_7e1", "9600_7e1"),
     make_decoder=_decoder,
-    capture_formats=(CaptureFormat(name="p1", probe=_holds_p1, order=30),),
+    capture_formats=(CaptureFormat(name="p1", title="P1", probe=_holds_p1, order=30),),
 )
