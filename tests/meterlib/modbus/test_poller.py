@@ -230,7 +230,7 @@ async def test_silent_bus_raises() -> None:
     fleet = ModbusFleet.of_models(placement)
     for meter in fleet.meters.values():
         meter.silence()
-    async with serving(fleet, timeout=0.1) as bus:
+    async with serving(fleet, timeout=0.1, min_timeout=0.1) as bus:
         poller = FleetPoller(bus, _assign(placement))
         with pytest.raises(SilentBusError, match="no meter"):
             await poller.poll_cycle()
