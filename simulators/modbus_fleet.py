@@ -145,6 +145,8 @@ class SimMeter:
     """Register addresses answered with any other exception code."""
     silent_until: float = 0.0
     """monotonic() time until which the unit does not answer at all."""
+    unanswered: int = 0
+    """How many of the next requests the unit ignores (busy for a moment)."""
     requests: int = 0
 
     def __post_init__(self) -> None:
@@ -275,6 +277,9 @@ class _FleetContext(ModbusServerContext):
         self, device_id: int, func_code: int, address: int, count: int = 1
     ) -> list[int] | list[bool] | ExcCodes:
         meter = self.fleet.meters.get(device_id)
+        if meter is not None and meter.unanswered:
+            meter.unanswered -= 1
+            raise _NO_SUCH_UNIT(f"unit {device_id} is busy")
         if meter is None or meter.silent:
             raise _NO_SUCH_UNIT(f"unit {device_id} is silent")
         if meter.delay:

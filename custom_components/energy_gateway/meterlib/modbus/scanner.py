@@ -3,7 +3,8 @@
 Per address, the model-code registers of the maps are read first (one read serves every
 family sharing it: Eastron's 0xFC02, Carlo Gavazzi's 0x000B, ABB's 0x8960, Schneider's
 model text). The first read also tells presence: silence within the short probe timeout
-means nobody is there, and the address costs nothing more. A unit that answers (data or an
+means nobody is there, and the address costs nothing more (a gap between meters that
+answered is asked once more at the end, see `scan_units`). A unit that answers (data or an
 exception) but shows no known code gets the plausibility probes: the families without a
 model register are tried by reading an L1 voltage and accepting 110/230 V ± 10 %
 (docs/modbus.md §5). A unit that passes none is reported with `model=None`.
@@ -11,7 +12,7 @@ model register are tried by reading an L1 voltage and accepting 110/230 V ± 10 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 FIRST_UNIT: Final = 1
 LAST_UNIT: Final = 247
 PLAUSIBLE_VOLTS: Final = (0.9 * 110.0, 1.1 * 230.0)
-
-
-type ScanProgress = Callable[[int, "FoundMeter | None"], None]
-"""Called after each address with what was found there (None: nothing answered)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +83,30 @@ def check_addresses(addresses: Sequence[int]) -> None:
         raise ValueError(f"unit addresses must be {FIRST_UNIT}..{LAST_UNIT}, got {bad[:5]}")
 
 
-async def scan_units(
-    bus: ModbusBus, addresses: Sequence[int], progress: ScanProgress | None = None
-) -> list[FoundMeter]:
-    """Identify the units at `addresses` in order; `progress(address, found or None)` is
-    called after each. Raises `ModbusLinkError` only if the link itself fails."""
+async def scan_units(bus: ModbusBus, addresses: Sequence[int]) -> list[FoundMeter]:
+    """Identify the units at `addresses`, in that order. Raises `ModbusLinkError` only if
+    the link itself fails.
+
+    Installers number the meters of a line from 1 upwards, so an address that was silent
+    between two units that answered is more likely a meter busy for a moment (or a gateway
+    or host that was) than an empty one: those gaps are asked once more at the end. The
+    addresses past the last unit are not, as on a 1-247 scan they are most of the range."""
     check_addresses(addresses)
     plan = IdentificationPlan.from_maps(bus.maps)
-    found: list[FoundMeter] = []
+    found: dict[int, FoundMeter] = {}
+    silent: list[int] = []
     for address in addresses:
         meter = await identify_unit(bus, address, plan)
-        if progress is not None:
-            progress(address, meter)
-        if meter is not None:
-            found.append(meter)
-    return found
+        if meter is None:
+            silent.append(address)
+        else:
+            found[address] = meter
+    if found:
+        low, high = min(found), max(found)
+        for address in silent:
+            if low < address < high and (meter := await identify_unit(bus, address, plan)):
+                found[address] = meter
+    return [found[address] for address in addresses if address in found]
 
 
 async def identify_unit(
