@@ -48,7 +48,7 @@ def _settings(port: int) -> ModbusBusSettings:
     )
 
 
-def _figure(
+def figure(
     name: str, unit: str, ours: float, anchor: str, anchor_value: float
 ) -> dict[str, object]:
     return {
@@ -131,28 +131,28 @@ def _cycle_figures(prefix: str, placement: dict[int, str]) -> list[dict[str, obj
     anchor = [_one_per_value(maps[model]) for model in placement.values()]
     bound = sum(_lower_bound(maps[model]) for model in placement.values())
     return [
-        _figure(
+        figure(
             f"{prefix}_requests_per_meter",
             "requests",
             requests / meters,
             "one request per value (AmpX/mbmd)",
             sum(a[0] for a in anchor) / meters,
         ),
-        _figure(
+        figure(
             f"{prefix}_bytes_per_cycle",
             "bytes",
             bytes_,
             "one request per value (AmpX/mbmd)",
             sum(a[1] for a in anchor),
         ),
-        _figure(
+        figure(
             f"{prefix}_cycle_wire_s",
             "s",
             wire,
             "one request per value (AmpX/mbmd)",
             sum(a[2] for a in anchor),
         ),
-        _figure(
+        figure(
             f"{prefix}_cycle_wire_vs_bound_s",
             "s",
             wire,
@@ -172,7 +172,7 @@ def _dead_figure() -> dict[str, object]:
     base = sum(baseline) / len(baseline)
     ours = (sum(with_dead) / len(with_dead) - base) / base * 100
     no_backoff = DEAD * LINE.silent_time(wait) / base * 100
-    return _figure(
+    return figure(
         "modbus_dead_4of32_interval_growth",
         "%",
         ours,
@@ -185,7 +185,7 @@ def _scan_figure(name: str, addresses: range, goal: float) -> dict[str, object]:
     if name not in _SCANS:
         _SCANS[name] = asyncio.run(_scan(addresses))
     result = _SCANS[name]
-    return _figure(
+    return figure(
         name,
         "s",
         float(result["wire"]),

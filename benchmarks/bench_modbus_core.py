@@ -31,14 +31,13 @@ import logging
 import tempfile
 from typing import Any, Final
 
+from bench_modbus import LINE, TURNAROUND, figure
+
 from custom_components.energy_gateway.meterlib.modbus.client import ModbusBus, ModbusBusSettings
 from custom_components.energy_gateway.meterlib.modbus.poller import FleetPoller, MeterAssignment
 from custom_components.energy_gateway.meterlib.modbus.schema import DataType, MeterMap, load_maps
-from custom_components.energy_gateway.meterlib.modbus.wire import LineTiming
 from simulators.modbus_fleet import DEMO_MODELS, ModbusFleet
 
-LINE: Final = LineTiming(9600, "N", 1)
-TURNAROUND: Final = 0.020
 SCAN_INTERVAL: Final = 600
 """Core's timers tick only when the benchmark moves the clock."""
 PLACEMENT: Final = {address: DEMO_MODELS[address % len(DEMO_MODELS)] for address in range(1, 33)}
@@ -52,18 +51,6 @@ _CORE_TYPES: Final = {
     DataType.F32: "float32",
     DataType.F64: "float64",
 }
-
-
-def _figure(
-    name: str, unit: str, ours: float, anchor: str, anchor_value: float
-) -> dict[str, object]:
-    return {
-        "name": name,
-        "unit": unit,
-        "ours": round(ours, 3),
-        "anchor": anchor,
-        "anchor_value": round(anchor_value, 3),
-    }
 
 
 def core_sensors(placement: dict[int, str], maps: dict[str, MeterMap]) -> list[dict[str, Any]]:
@@ -209,8 +196,8 @@ def figures(wanted: Callable[[str], bool]) -> list[dict[str, object]]:
         )
     anchor = "Home Assistant core modbus, YAML, one sensor per value"
     return [
-        _figure(names[0], "requests", requests, anchor, core_requests),
-        _figure(names[1], "s", wire, anchor, core_wire),
+        figure(names[0], "requests", requests, anchor, core_requests),
+        figure(names[1], "s", wire, anchor, core_wire),
     ]
 
 

@@ -21,7 +21,6 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
-    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -65,7 +64,7 @@ from .meterlib.core.model import Snapshot
 from .meterlib.families import FAMILIES
 from .meterlib.links.connections import describe_link, list_serial_ports, stable_port_path
 from .options_polled import polled_options_schema
-from .port_field import PORT_SELECTOR, port_error
+from .port_field import PORT_SELECTOR, port_error, serial_port_selector
 from .probe import ProbeOutcome, probe_meter
 from .probe_polled import probe_polled_meter
 from .schema import vol
@@ -210,16 +209,7 @@ class EnergyGatewayConfigFlow(
         ports = await self.hass.async_add_executor_job(list_serial_ports)
         schema = vol.Schema(
             {
-                vol.Required(CONF_SERIAL_PORT): SelectSelector(
-                    SelectSelectorConfig(
-                        options=[
-                            SelectOptionDict(value=path, label=f"{path} ({label})")
-                            for path, label in ports
-                        ],
-                        custom_value=True,
-                        mode=SelectSelectorMode.DROPDOWN,
-                    )
-                ),
+                vol.Required(CONF_SERIAL_PORT): serial_port_selector(ports),
                 vol.Required(CONF_SERIAL_MODE, default=SERIAL_MODE_AUTO): _mode_selector(
                     self._source, auto=True
                 ),

@@ -18,10 +18,11 @@ from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.components.sensor.const import DEVICE_CLASS_STATE_CLASSES, DEVICE_CLASS_UNITS
 
 from .meterlib.core.meaning import CAPACITY, GENERIC, UNIT_KINDS, Meaning, quantity_forms
+from .meterlib.core.model import FLEMISH_VARIANT
 
 CAPACITY_TARIFF_COUNTRIES: Final = frozenset({"BE"})
 """Countries that bill a capacity tariff (Belgium: Flanders since 2023)."""
-CAPACITY_TARIFF_VARIANTS: Final = frozenset({"fluvius"})
+CAPACITY_TARIFF_VARIANTS: Final = frozenset({FLEMISH_VARIANT})
 """Meter dialects of those countries (a Belgian meter anywhere)."""
 
 _STATE_CLASSES: Final[Mapping[str, SensorStateClass]] = {

@@ -40,15 +40,11 @@ def reported_channels(data: MeterData) -> frozenset[int]:
     channels = {0}
     for key, value in data.values.items():
         channel = mbus_channel(key)
-        announcement = key == sub_meter_code(channel, _DEVICE_TYPE_GROUPS)
-        if channel not in channels and value not in (None, "") and not announcement:
+        if channel in channels or value in (None, ""):
+            continue
+        if key != sub_meter_code(channel, _DEVICE_TYPE_GROUPS):  # not the bare announcement
             channels.add(channel)
     return frozenset(channels)
-
-
-def has_device(key: str, data: MeterData) -> bool:
-    """True when the entity for `key` has a device to sit on (see `reported_channels`)."""
-    return mbus_channel(key) in reported_channels(data)
 
 
 def meter_name(entry: ConfigEntry) -> str:

@@ -14,6 +14,7 @@ from .bus.diagnostics import fleet_diagnostics
 from .const import CONF_AUTH_KEY, CONF_KEY
 from .coordinator import EnergyGatewayConfigEntry
 from .families import extras_of
+from .redaction import redacted_entry, without_host
 from .upstream import is_upstream
 from .upstream.diagnostics import upstream_diagnostics
 from .upstream.pusher import UpstreamConfigEntry
@@ -47,15 +48,8 @@ async def async_get_config_entry_diagnostics(
         else {}
     )
     return {
-        "entry": async_redact_data(
-            {
-                "data": dict(entry.data),
-                "options": dict(entry.options),
-                "unique_id": entry.unique_id,
-            },
-            TO_REDACT,
-        ),
-        "link": {"description": _without_host(coordinator.link_description, entry.data)}
+        "entry": redacted_entry(entry, TO_REDACT),
+        "link": {"description": without_host(coordinator.link_description, entry.data)}
         | coordinator.session.stats.as_dict(),
         "counter_rejections": coordinator.session.counter_rejections,
         "decoder": {
@@ -72,11 +66,6 @@ async def async_get_config_entry_diagnostics(
             for raw in coordinator.session.recent_failures
         ],
     } | unsupported
-
-
-def _without_host(description: str, data: Any) -> str:
-    host = data.get(CONF_HOST)
-    return description.replace(host, "**REDACTED**") if host else description
 
 
 def _is_text(raw: bytes) -> bool:

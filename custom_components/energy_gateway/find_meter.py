@@ -16,10 +16,6 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.helpers.selector import (
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
     TextSelector,
 )
 
@@ -35,7 +31,8 @@ from .const import (
     SERIAL_MODE_AUTO,
 )
 from .families import family_of, link_settings
-from .meterlib.core.errors import LinkError, PortNotFoundError, PortPermissionError
+from .link_errors import link_error_key
+from .meterlib.core.errors import LinkError
 from .meterlib.families import FAMILIES
 from .meterlib.links.connections import (
     TcpSettings,
@@ -45,7 +42,7 @@ from .meterlib.links.connections import (
     serial_settings_for,
 )
 from .meterlib.links.recognise import Recognition, recognise_link, recognise_serial
-from .port_field import PORT_SELECTOR, port_error
+from .port_field import PORT_SELECTOR, port_error, serial_port_selector
 from .probe import AUTO_MODE_TIMEOUT
 from .schema import vol
 
@@ -61,18 +58,6 @@ _NOT_HEARD = frozenset(
     ("port_not_found", "permission_denied", "cannot_connect", "unknown", "unsupported_list")
 )
 """Listening errors that say nothing about what is on the link."""
-
-
-def _port_selector(ports: list[tuple[str, str]]) -> SelectSelector:
-    return SelectSelector(
-        SelectSelectorConfig(
-            options=[
-                SelectOptionDict(value=path, label=f"{path} ({label})") for path, label in ports
-            ],
-            custom_value=True,
-            mode=SelectSelectorMode.DROPDOWN,
-        )
-    )
 
 
 def _describe(link: Mapping[str, Any]) -> str:
@@ -143,7 +128,7 @@ class FindMeterFlowSteps(ConfigFlow):
             if (result := await self._async_find(link, errors)) is not None:
                 return result
         ports = await self.hass.async_add_executor_job(list_serial_ports)
-        schema = vol.Schema({vol.Required(CONF_SERIAL_PORT): _port_selector(ports)})
+        schema = vol.Schema({vol.Required(CONF_SERIAL_PORT): serial_port_selector(ports)})
         return self.async_show_form(
             step_id="find_serial",
             data_schema=self.add_suggested_values_to_schema(schema, user_input),
@@ -199,12 +184,8 @@ class FindMeterFlowSteps(ConfigFlow):
         """Listen on `link`; None (with `errors` filled) when it cannot be opened."""
         try:
             return await async_recognise(link)
-        except PortNotFoundError:
-            errors["base"] = "port_not_found"
-        except PortPermissionError:
-            errors["base"] = "permission_denied"
-        except LinkError:
-            errors["base"] = "cannot_connect"
+        except LinkError as err:
+            errors["base"] = link_error_key(err)
         except Exception:
             # A bug, not bad input: say so in the form, keep the traceback for the log.
             LOGGER.exception("Unexpected error while listening for a meter")

@@ -15,12 +15,11 @@ from .const import (
     SERIAL_MODE_AUTO,
 )
 from .families import family_of, keys_of, link_settings
+from .link_errors import link_error_key
 from .meterlib.core.errors import (
     ChecksumError,
     KeyRequiredError,
     LinkError,
-    PortNotFoundError,
-    PortPermissionError,
     UnsupportedListError,
     WrongKeyError,
 )
@@ -93,12 +92,8 @@ async def probe_meter(data: Mapping[str, Any]) -> ProbeOutcome:
             FIRST_MESSAGE_TIMEOUT,
             identity_grace=family.identity_grace,
         )
-    except PortNotFoundError:
-        return ProbeOutcome(error="port_not_found")
-    except PortPermissionError:
-        return ProbeOutcome(error="permission_denied")
-    except LinkError:
-        return ProbeOutcome(error="cannot_connect")
+    except LinkError as err:
+        return ProbeOutcome(error=link_error_key(err))
     return classify(result)
 
 

@@ -20,7 +20,7 @@ from homeassistant.helpers.typing import StateType
 
 from .coordinator import EnergyGatewayConfigEntry, MeterCoordinator
 from .descriptions import Presentation, capacity_tariff_applies, present
-from .devices import has_device
+from .devices import reported_channels
 from .entity import MeterEntity
 from .families import extras_of
 from .meterlib.core.meaning import (
@@ -253,8 +253,12 @@ async def async_setup_entry(
         data = coordinator.latest
         if data is None:
             return
+        pending = [key for key in data.values if key not in known]
+        if not pending:
+            return
         # Keys of an announced but empty sub-meter wait until it reports values.
-        new_keys = [key for key in data.values if key not in known and has_device(key, data)]
+        channels = reported_channels(data)
+        new_keys = [key for key in pending if mbus_channel(key) in channels]
         if not new_keys:
             return
         known.update(new_keys)

@@ -79,6 +79,7 @@ class FleetCoordinator(DataUpdateCoordinator[FleetData]):
         )
         self.settings = bus_settings(entry.data)
         self.meters: list[ConfiguredMeter] = configured_meters(entry.data)
+        self._model_names = {meter.address: meter.model_name for meter in self.meters}
         self.catalogue = MapCatalogue()
         self.bus = ModbusBus(self.settings, self.catalogue)
         self.poller = FleetPoller(self.bus, [])
@@ -203,7 +204,7 @@ class FleetCoordinator(DataUpdateCoordinator[FleetData]):
         """One device per meter; refreshed only when what it says of itself changes."""
         registry = dr.async_get(self.hass)
         entry = self.config_entry
-        names = {meter.address: meter.model_name for meter in self.meters}
+        names = self._model_names
         for address, state in self.poller.meters.items():
             meter_map = state.meter_map
             model = names.get(address) or meter_map.name

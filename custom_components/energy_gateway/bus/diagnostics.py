@@ -9,6 +9,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST
 
+from ..redaction import redacted_entry, without_host
 from .coordinator import FleetCoordinator
 
 # Modbus has no keys; serial numbers and the host are identities.
@@ -17,13 +18,8 @@ TO_REDACT = {CONF_HOST, "unique_id", "serial", "serial_number", "meter_id"}
 
 def fleet_diagnostics(entry: ConfigEntry, coordinator: FleetCoordinator) -> dict[str, Any]:
     """The bus, its maps and what the poller knows of every meter."""
-    host = entry.data.get(CONF_HOST)
     poller = coordinator.poller.diagnostics()
-    if host:
-        poller["target"] = str(poller["target"]).replace(host, "**REDACTED**")
-        description = coordinator.link_description.replace(host, "**REDACTED**")
-    else:
-        description = coordinator.link_description
+    poller["target"] = without_host(str(poller["target"]), entry.data)
     meters = coordinator.data.meters if coordinator.data is not None else {}
     poller["meters"] = {
         address: {
@@ -35,16 +31,9 @@ def fleet_diagnostics(entry: ConfigEntry, coordinator: FleetCoordinator) -> dict
         for address, details in dict(poller["meters"]).items()  # type: ignore[call-overload]
     }
     return {
-        "entry": async_redact_data(
-            {
-                "data": dict(entry.data),
-                "options": dict(entry.options),
-                "unique_id": entry.unique_id,
-            },
-            TO_REDACT,
-        ),
+        "entry": redacted_entry(entry, TO_REDACT),
         "link": {
-            "description": description,
+            "description": without_host(coordinator.link_description, entry.data),
             "last_error": coordinator.last_error,
             "reconnects": coordinator.reconnects,
         },

@@ -40,10 +40,10 @@ from ..const import (
     CONNECTION_SERIAL,
     LOGGER,
 )
-from ..meterlib.core.errors import LinkError, PortNotFoundError, PortPermissionError
+from ..link_errors import link_error_key
+from ..meterlib.core.errors import LinkError
 from ..meterlib.links.connections import list_serial_ports
-from ..meterlib.modbus.client import ModbusBus
-from ..meterlib.modbus.family import (
+from ..meterlib.modbus.choices import (
     BAUD_RATES,
     DEFAULT_BAUD_RATE,
     DEFAULT_DELAY,
@@ -54,9 +54,10 @@ from ..meterlib.modbus.family import (
     DEFAULT_TIMEOUT,
     STOP_BITS,
 )
+from ..meterlib.modbus.client import ModbusBus
 from ..meterlib.modbus.scanner import FIRST_UNIT, LAST_UNIT, FoundMeter, scan_units
 from ..meterlib.modbus.schema import MapCatalogue
-from ..port_field import PORT_SELECTOR, port_error
+from ..port_field import PORT_SELECTOR, port_error, serial_port_selector
 from ..schema import vol
 from .coordinator import DEFAULT_FLEET_POLL_INTERVAL, FleetCoordinator, meter_device_identifier
 from .settings import (
@@ -120,14 +121,6 @@ def _scan_range(user_input: Mapping[str, Any]) -> range | None:
     """The addresses to scan, None when the range is upside down."""
     first, last = int(user_input[CONF_FIRST]), int(user_input[CONF_LAST])
     return range(first, last + 1) if first <= last else None
-
-
-def _link_error_key(err: LinkError) -> str:
-    if isinstance(err, PortNotFoundError):
-        return "port_not_found"
-    if isinstance(err, PortPermissionError):
-        return "permission_denied"
-    return "modbus_cannot_connect"
 
 
 def found_lines(found: Sequence[FoundMeter], catalogue: MapCatalogue) -> str:
@@ -225,7 +218,7 @@ def scan_outcome(scan: asyncio.Task[ScanResult], target: str) -> ScanResult | st
     try:
         found, catalogue = scan.result()
     except LinkError as err:
-        return _link_error_key(err)
+        return link_error_key(err, "modbus_cannot_connect")
     except Exception:
         LOGGER.exception("Unexpected error while scanning %s", target)
         return "unknown"
@@ -236,16 +229,7 @@ def serial_schema(ports: Sequence[tuple[str, str]]) -> vol.Schema:
     """An RS485 adapter's port and line settings."""
     return vol.Schema(
         {
-            vol.Required(CONF_SERIAL_PORT): SelectSelector(
-                SelectSelectorConfig(
-                    options=[
-                        SelectOptionDict(value=path, label=f"{path} ({label})")
-                        for path, label in ports
-                    ],
-                    custom_value=True,
-                    mode=SelectSelectorMode.DROPDOWN,
-                )
-            ),
+            vol.Required(CONF_SERIAL_PORT): serial_port_selector(ports),
             vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUD_RATE)): _dropdown(
                 [str(rate) for rate in BAUD_RATES]
             ),
@@ -358,7 +342,7 @@ class ModbusFlowSteps(ConfigFlow):
             try:
                 found, _ = await scan_bus(self.hass, data, addresses)
             except LinkError as err:
-                errors["base"] = _link_error_key(err)
+                errors["base"] = link_error_key(err, "modbus_cannot_connect")
             else:
                 if found:
                     return self.async_update_reload_and_abort(entry, data=data)

@@ -18,14 +18,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
 from ..const import CONF_CONNECTION, CONF_SERIAL_PORT, CONNECTION_SERIAL, DOMAIN
-from ..meterlib.modbus.client import ModbusBusSettings
-from ..meterlib.modbus.family import (
+from ..meterlib.modbus.choices import (
     DEFAULT_BAUD_RATE,
     DEFAULT_DELAY,
     DEFAULT_PARITY,
     DEFAULT_STOP_BITS,
     DEFAULT_TIMEOUT,
 )
+from ..meterlib.modbus.client import ModbusBusSettings
 from ..meterlib.modbus.poller import MeterAssignment
 from ..meterlib.modbus.schema import MapCatalogue, load_maps
 

@@ -23,13 +23,9 @@ async def async_start_bus(hass: HomeAssistant, entry: ConfigEntry) -> EnergyGate
     """Poll the bus once (ConfigEntryNotReady while no meter answers) and return the
     runtime data that lets the sensor platform create each meter's entities."""
     coordinator = FleetCoordinator(hass, entry)
-    try:
-        await coordinator.async_config_entry_first_refresh()
-    except BaseException:
-        # Not ready (no meter answers yet): Home Assistant retries with a new coordinator,
-        # so this one's connection must not linger.
-        await coordinator.bus.close()
-        raise
+    # Not ready (no meter answers yet): Home Assistant runs the entry's unload callbacks,
+    # the coordinator's shutdown among them, which closes the bus before the retry.
+    await coordinator.async_config_entry_first_refresh()
     return EnergyGatewayRuntime(
         coordinator=coordinator,
         add_sensors=partial(async_add_fleet_sensors, entry, coordinator),

@@ -122,7 +122,7 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
     ) -> None:
         if self._meters and meter_entry_id not in self._meters:
             return
-        identity = self._identity(meter_entry_id, member, snapshot.meter_id)
+        identity = self._identity(meter_entry_id, member)
         self._incoming.append((identity, snapshot, received))
         self.counters["received"] += 1
         self._ensure_writer()
@@ -141,18 +141,16 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
         if not task.done():
             self._writer = task
 
-    def _identity(
-        self, meter_entry_id: str, member: str | None, serial: str | None
-    ) -> MeterIdentity:
-        """The meter's id (its entry's unique id, plus its address on a bus), the serial it
-        reports and its source kind."""
+    def _identity(self, meter_entry_id: str, member: str | None) -> MeterIdentity:
+        """The meter's id (its entry's unique id, plus its address on a bus) and its source
+        kind; the serial is each snapshot's own (see `_store`)."""
         if (known := self._identities.get((meter_entry_id, member))) is not None:
             return known
         entry = self.hass.config_entries.async_get_entry(meter_entry_id)
         meter_id = (entry.unique_id if entry else None) or meter_entry_id
         identity = MeterIdentity(
             meter_id=meter_id if member is None else f"{meter_id}-{member}",
-            serial=serial,
+            serial=None,
             source=str(entry.data.get(CONF_SOURCE, "p1")) if entry else "unknown",
         )
         self._identities[(meter_entry_id, member)] = identity

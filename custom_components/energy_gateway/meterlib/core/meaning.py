@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Final, Literal
 
+from .model import FLEMISH_VARIANT
 from .obis import parse_obis
 
 type Behaviour = Literal[
@@ -381,7 +382,7 @@ _LOW_TARIFF: Final[Mapping[str, int]] = {
     "dsmr2": 1,
     "dsmr4": 1,
     "dsmr5": 1,
-    "fluvius": 2,
+    FLEMISH_VARIANT: 2,
     "eon_hu": 2,
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 # A decoded value: numbers stay numbers (float when the meter sent a decimal point or a
 # unit, int for bare counters and indicators), text stays text, meter times become aware
@@ -28,6 +28,10 @@ class Reading(NamedTuple):
     """Time attached to the value: M-Bus capture time, time of a month peak, ..."""
     entries: tuple[tuple[ReadingValue, ...], ...] = ()
     """Rows of a log line (power-failure log, Belgian peak history); `value` is their count."""
+
+
+FLEMISH_VARIANT: Final = "fluvius"
+"""The P1 dialect of Belgian (e-MUCS) meters, whose grid operator bills the capacity tariff."""
 
 
 @dataclass(frozen=True, slots=True)

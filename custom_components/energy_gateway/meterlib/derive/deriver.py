@@ -24,7 +24,7 @@ from ..core.meaning import (
     TOTAL_IMPORT,
     meaning_of,
 )
-from ..core.model import ReadingValue, Snapshot
+from ..core.model import FLEMISH_VARIANT, ReadingValue, Snapshot
 from .capacity import CAPACITY_FLOOR_KW, DEFAULT_MAX_GAP, CapacityState, CapacityTracker
 from .guard import CounterGuard, guard_limit_for_unit
 
@@ -37,8 +37,6 @@ EXPORT_POWER = "2.7.0"
 MONTH_PEAK = "1.6.0"
 NET_POWER_REGISTER = "16.7.0"
 PEAK_HISTORY = "0-0:98.1.0"
-FLEMISH_VARIANT = "fluvius"
-"""The P1 dialect of Belgian (e-MUCS) meters, whose grid operator bills the capacity tariff."""
 
 _TO_KWH = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0}
 _TO_KW = {"W": 0.001, "kW": 1.0, "MW": 1000.0}

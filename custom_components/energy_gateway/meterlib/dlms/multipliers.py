@@ -39,9 +39,10 @@ def apply_multipliers(readings: dict[str, Reading], multipliers: Mapping[str, fl
     """Multiply the numbers of the codes in `multipliers`, in place; other values stay."""
     # Walk the message, not the table: a per-quantity table names hundreds of codes, a
     # message a few dozen.
-    for code in [code for code in readings if code in multipliers]:
-        factor = multipliers[code]
-        reading = readings[code]
+    for code, reading in readings.items():
+        factor = multipliers.get(code)
+        if factor is None:
+            continue
         value = reading.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue

@@ -27,6 +27,14 @@ from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.framer import FramerType
 
 from ..core.errors import PortNotFoundError, PortPermissionError
+from .choices import (
+    DEFAULT_BAUD_RATE,
+    DEFAULT_DELAY,
+    DEFAULT_PARITY,
+    DEFAULT_STOP_BITS,
+    DEFAULT_TCP_PORT,
+    DEFAULT_TIMEOUT,
+)
 from .errors import BusUnreachableError, ModbusLinkError
 from .schema import FunctionCode, MapCatalogue, load_maps
 from .wire import BusLedger, LineTiming, Parity
@@ -44,9 +52,6 @@ _SAMPLES: Final = 8
 _NEVER_DISCONNECT: Final = 1_000_000
 _URL_PORTS: Final = ("socket://", "rfc2217://")
 
-QUICK_SCAN: Final = range(1, 33)
-"""The quick pass: unit addresses 1-32."""
-
 type Framing = Literal["tcp", "rtu"]
 
 
@@ -61,17 +66,17 @@ class ModbusBusSettings:
 
     serial_port: str | None = None
     host: str | None = None
-    port: int = 502
+    port: int = DEFAULT_TCP_PORT
     framing: Framing = "tcp"
-    baudrate: int = 9600
-    parity: Parity = "N"
-    stopbits: int = 1
+    baudrate: int = DEFAULT_BAUD_RATE
+    parity: Parity = DEFAULT_PARITY
+    stopbits: int = DEFAULT_STOP_BITS
     bytesize: int = 8
-    timeout: float = 1.0
+    timeout: float = DEFAULT_TIMEOUT
     """Longest wait for any reply (also the first contact with a unit never heard)."""
     min_timeout: float = 0.1
     """Shortest wait: what an absent unit costs during a scan."""
-    delay: float = 0.0
+    delay: float = DEFAULT_DELAY
     """Pause after every request, for meters that need one between frames."""
 
     def __post_init__(self) -> None:

@@ -117,14 +117,14 @@ async def identify_unit(
     heard = False
     for code_read in plan.code_reads:
         model = code_read.model
-        reply = await _read(bus, address, model.fc, model.address, model.count)
-        if reply.outcome is Outcome.SILENT and not heard:
-            return None
-        if reply.outcome is Outcome.SILENT:
-            # A unit that answered before and is slow now (a busy gateway or host): ask
-            # again with the full timeout. Skipping its model register would leave the
-            # plausibility probes to guess, and a guess can name a sibling model.
-            reply = await _read(bus, address, model.fc, model.address, model.count, ceiling=True)
+        if not heard:
+            reply = await _read(bus, address, model.fc, model.address, model.count)
+            if reply.outcome is Outcome.SILENT:
+                return None
+        else:
+            # Skipping its model register would leave the plausibility probes to guess,
+            # and a guess can name a sibling model.
+            reply = await _read_patiently(bus, address, model.fc, model.address, model.count)
             if reply.outcome is Outcome.SILENT:
                 return FoundMeter(address, None)
         heard = True
@@ -158,11 +158,7 @@ async def read_serial(bus: ModbusBus, address: int, meter_map: MeterMap) -> str 
     spec = meter_map.identification.serial
     if spec is None:
         return None
-    reply = await _read(bus, address, spec.fc, spec.address, spec.count)
-    if reply.outcome is Outcome.SILENT:
-        # The unit answered its identification a moment ago: slow, not absent (a busy
-        # gateway or host). The full timeout once, or the meter is known without a serial.
-        reply = await _read(bus, address, spec.fc, spec.address, spec.count, ceiling=True)
+    reply = await _read_patiently(bus, address, spec.fc, spec.address, spec.count)
     if reply.outcome is not Outcome.DATA:
         return None
     try:
@@ -192,3 +188,14 @@ async def _read(
 ) -> Reply:
     wait = bus.timeout_for(address, count, ceiling=ceiling)
     return await bus.read(address, fc, start, count, wait=wait)
+
+
+async def _read_patiently(
+    bus: ModbusBus, address: int, fc: FunctionCode, start: int, count: int
+) -> Reply:
+    """A read from a unit that has answered before: silent now means slow (a busy meter,
+    gateway or host), not absent, so a silence gets one more try with the full timeout."""
+    reply = await _read(bus, address, fc, start, count)
+    if reply.outcome is Outcome.SILENT:
+        reply = await _read(bus, address, fc, start, count, ceiling=True)
+    return reply

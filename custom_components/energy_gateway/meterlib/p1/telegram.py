@@ -17,7 +17,7 @@ from ..core.crc import crc16_arc
 from ..core.errors import ChecksumError, DecodeError
 from ..core.ids import decode_hex_ascii
 from ..core.manufacturers import manufacturer_from_flag
-from ..core.model import Reading, ReadingValue, Snapshot
+from ..core.model import FLEMISH_VARIANT, Reading, ReadingValue, Snapshot
 from ..core.units import canonical_unit as _canonical_unit
 
 # (winter, summer) offsets for the S/W flag of meter timestamps. CET/CEST is the convention of
@@ -392,7 +392,7 @@ def _variant(header: str, readings: dict[str, Reading], *, has_crc: bool, encryp
     if flag == "ESY":
         return "q3d"
     if flag == "FLU" or _BE_VERSION_CODE in readings:
-        return "fluvius"
+        return FLEMISH_VARIANT
     if flag == "EST":
         return "sagemcom"
     if _is_iskra_ie(header):
