@@ -84,12 +84,13 @@ def _from_presentation(
 
 
 def reading_description(
-    key: str, data: MeterData, *, capacity_tariff: bool = True
+    key: str, data: MeterData, *, capacity_tariff: bool
 ) -> MeterSensorDescription:
     """Describe the entity for one published value (an OBIS code or a computed key).
 
     `capacity_tariff` says whether the capacity figures concern the user (they are created
-    disabled where no such tariff is billed).
+    disabled where no such tariff is billed; see `capacity_tariff_applies`). Every caller
+    says it: a default would let one forget.
     """
     description = _value_description(key, data, capacity_tariff)
     if key == CAPACITY_BILLING_MEAN:

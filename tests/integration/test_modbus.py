@@ -553,3 +553,22 @@ async def test_entities_per_meter_snapshot(
     await setup_entry(hass, entry)
     entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     assert sorted(entries, key=lambda item: item.unique_id) == snapshot
+
+
+@pytest.mark.parametrize(("country", "enabled"), [("BE", True), ("NL", False)])
+async def test_capacity_figures_follow_the_tariff_on_a_bus(
+    hass: HomeAssistant, fleet: ModbusFleet, country: str, enabled: bool
+) -> None:
+    """A bus's meters get the capacity figures enabled where the capacity tariff is billed
+    and created disabled elsewhere, as a single meter does; energy stays enabled."""
+    hass.config.country = country
+    entry = _bus_entry(await _serve(fleet, "tcp"), addresses=(1,))
+    await setup_entry(hass, entry)
+    registry = er.async_get(hass)
+    for key in ("capacity_current_quarter", "capacity_month_peak", "capacity_billing_mean"):
+        found = registry.async_get(_entity(hass, entry, 1, key))
+        assert found is not None
+        assert (found.disabled_by is None) is enabled, key
+    energy = registry.async_get(_entity(hass, entry, 1, "1-0:1.8.0"))
+    assert energy is not None
+    assert energy.disabled_by is None

@@ -19,6 +19,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from ..descriptions import capacity_tariff_applies
 from ..meterlib.core.meaning import COUNTER_REJECTIONS, MESSAGE_AGE
 from ..meterlib.derive.deriver import MeterData
 from ..sensor import ChangeOnlySensor, MeterSensorDescription, SensorValue, reading_description
@@ -56,9 +57,10 @@ def _meter_diagnostics(data: MeterData) -> tuple[tuple[MeterSensorDescription, _
     def rejections(coordinator: FleetCoordinator, address: int) -> SensorValue:
         return coordinator.counter_rejections(address)
 
+    # Link figures, never capacity ones: the tariff does not change them.
     return (
-        (reading_description(MESSAGE_AGE, data), age),
-        (reading_description(COUNTER_REJECTIONS, data), rejections),
+        (reading_description(MESSAGE_AGE, data, capacity_tariff=False), age),
+        (reading_description(COUNTER_REJECTIONS, data, capacity_tariff=False), rejections),
     )
 
 
@@ -79,12 +81,14 @@ def async_add_fleet_sensors(
                 for description, value in _meter_diagnostics(data):
                     known.add((address, description.key))
                     new.append(FleetMeterSensor(coordinator, address, description, value))
+            capacity_tariff = capacity_tariff_applies(
+                coordinator.hass.config.country, data.snapshot.variant
+            )
             for key in data.values:
                 if (address, key) not in known:
                     known.add((address, key))
-                    new.append(
-                        FleetMeterSensor(coordinator, address, reading_description(key, data))
-                    )
+                    description = reading_description(key, data, capacity_tariff=capacity_tariff)
+                    new.append(FleetMeterSensor(coordinator, address, description))
         if new:
             async_add_entities(new)
 
