@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 
 from custom_components.energy_gateway.const import DOMAIN
@@ -344,4 +344,22 @@ async def test_a_failed_disk_write_loses_nothing(
     )
     meters.publish()
     await tick_until(hass, clock, lambda: _all_delivered(portal, meters))
+    assert delivered(portal) == meters.produced
+
+
+async def test_delivery_goes_on_with_every_sensor_disabled(
+    hass: HomeAssistant, portal: Portal, clock: FrozenDateTimeFactory
+) -> None:
+    """The push is the entry's job, not its sensors': a user who disables all of them
+    still gets every reading delivered."""
+    meters = Meters(hass, 2)
+    pusher = await _setup(hass, portal)
+    registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(registry, pusher.config_entry.entry_id):
+        registry.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.USER)
+    await hass.config_entries.async_reload(pusher.config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    for _ in range(3):
+        meters.publish()
+        await tick(hass, clock)
     assert delivered(portal) == meters.produced

@@ -55,6 +55,9 @@ async def async_setup_upstream(hass: HomeAssistant, entry: UpstreamConfigEntry) 
     except BaseException:
         await pusher.async_close()
         raise
+    # A coordinator refreshes only while something listens; the push must go on when the
+    # user disables every one of the entry's sensors.
+    entry.async_on_unload(pusher.async_add_listener(lambda: None))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
 
     async def close_on_stop(_event: Event) -> None:
