@@ -77,6 +77,22 @@ def _numbered(template: Snapshot, number: int, moment: datetime) -> Snapshot:
     return replace(template, readings=readings, timestamp=moment)
 
 
+def _let_the_clock_be_frozen() -> None:
+    """As the test plugin does before anything else: Home Assistant's `utcnow` is a partial
+    of the real `datetime.now`, which freezegun cannot reach; this swaps it for a function
+    that it can. Without it the pusher's retry times and the outbox's stamps would follow
+    the real clock while the soak moves the frozen one."""
+    import pytest_homeassistant_custom_component.patch_time  # noqa: F401
+
+
+def _check_frozen(expected: datetime) -> None:
+    """A soak whose clock does not reach Home Assistant would measure nothing true."""
+    from homeassistant.util import dt as dt_util
+
+    if dt_util.utcnow() != expected:
+        raise RuntimeError("bench_upstream: Home Assistant's clock is not the frozen one")
+
+
 @contextlib.asynccontextmanager
 async def _home_assistant(config_dir: str) -> AsyncIterator[HomeAssistant]:
     """A Home Assistant as the test plugin starts one, with custom integrations allowed."""
@@ -217,6 +233,7 @@ class SoakResult:
 
 
 async def _soak_async() -> SoakResult:
+    _let_the_clock_be_frozen()
     from freezegun import freeze_time
     from homeassistant.helpers.dispatcher import async_dispatcher_send
 
@@ -238,6 +255,7 @@ async def _soak_async() -> SoakResult:
             meters = _meter_entries(hass, SOAK_METERS)
             upstream = _upstream_entry(hass, portal.url, 30)
             with freeze_time(START, ignore=["asyncio"]) as clock:
+                _check_frozen(START)
                 if not await hass.config_entries.async_setup(upstream.entry_id):
                     raise RuntimeError("bench_upstream: the upstream entry did not set up")
                 number = 0
@@ -314,6 +332,7 @@ def _portal_process() -> Any:
 
 
 async def _push_cost_async(url: str) -> float:
+    _let_the_clock_be_frozen()
     from freezegun import freeze_time
     from homeassistant.helpers.dispatcher import async_dispatcher_send
 
@@ -325,6 +344,7 @@ async def _push_cost_async(url: str) -> float:
             meters = _meter_entries(hass, COST_METERS)
             upstream = _upstream_entry(hass, url, 5)
             with freeze_time(START, ignore=["asyncio"]) as clock:
+                _check_frozen(START)
                 if not await hass.config_entries.async_setup(upstream.entry_id):
                     raise RuntimeError("bench_upstream: the upstream entry did not set up")
                 snapshots = [_numbered(template, n, START) for n in range(COST_METERS)]
