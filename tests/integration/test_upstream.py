@@ -162,6 +162,28 @@ async def test_retryable_answers(
     assert pusher.counters["retries"] == 1
 
 
+async def test_clock_set_back_during_a_wait(
+    hass: HomeAssistant, portal: Portal, clock: FrozenDateTimeFactory
+) -> None:
+    """A 429 asks for an hour, then the wall clock is set back a day: delivery goes on at
+    the next interval instead of waiting a day and an hour."""
+    meters = Meters(hass, 1)
+    pusher = await _setup(hass, portal)
+    portal.behaviour.statuses = [429]
+    portal.behaviour.retry_after = "3600"
+    meters.publish()
+    await tick(hass, clock)
+    assert portal.requests == 1
+    meters.publish()
+    await tick(hass, clock)
+    assert portal.requests == 1  # waiting, as asked
+    clock.move_to(START - timedelta(days=1))
+    meters.publish()
+    await tick(hass, clock)
+    assert delivered(portal) == meters.produced
+    assert pusher.counters["retries"] == 1
+
+
 async def test_token_rejected_then_reauthenticated(
     hass: HomeAssistant, portal: Portal, clock: FrozenDateTimeFactory
 ) -> None:

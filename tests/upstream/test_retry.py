@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from custom_components.energy_gateway.upstream.retry import Backoff, parse_retry_after
+from custom_components.energy_gateway.upstream.retry import Backoff, RetryWait, parse_retry_after
 
 
 def test_bounds_double_up_to_the_cap_and_reset() -> None:
@@ -27,6 +27,14 @@ def test_jitter_is_drawn_below_the_bound_and_retry_after_wins() -> None:
     assert backoff.next_delay() == 0.0
     assert backoff.next_delay(at_least=120.0) == 120.0
     assert draws == [(0.0, 5.0), (0.0, 10.0)]
+
+
+def test_a_wait_ends_at_its_time_or_when_the_clock_goes_back() -> None:
+    wait = RetryWait(since=1000.0, until=1090.0)
+    assert not wait.over(1000.0)
+    assert not wait.over(1089.9)
+    assert wait.over(1090.0)
+    assert wait.over(999.0)  # set back past the failure: the deadline means nothing now
 
 
 def test_retry_after() -> None:

@@ -37,7 +37,7 @@ from .const import (
 )
 from .outbox import Outbox, OutboxStats, PendingBatch, StoredSnapshot
 from .payload import FORMAT_V1, MeterIdentity, Request, build_requests, encode_snapshot
-from .retry import Backoff
+from .retry import Backoff, RetryWait
 from .sender import Answer, Outcome, post
 
 type UpstreamConfigEntry = ConfigEntry[UpstreamPusher]
@@ -81,7 +81,7 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
         self.outbox = outbox
         self._session = async_get_clientsession(hass)
         self._backoff = Backoff()
-        self._not_before: datetime | None = None
+        self._wait: RetryWait | None = None
         self._use_gzip = False
         self.halted: str | None = None
         self.last_success: datetime | None = None
@@ -208,7 +208,7 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
             await self.async_flush()
             await self.hass.async_add_executor_job(self.outbox.enforce_retention)
             if self.halted is None and (
-                self._not_before is None or dt_util.utcnow() >= self._not_before
+                self._wait is None or self._wait.over(dt_util.utcnow().timestamp())
             ):
                 await self._deliver()
             stats = await self.hass.async_add_executor_job(self.outbox.stats)
@@ -269,7 +269,7 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
         if self._backoff.failures:
             LOGGER.info("Upstream portal %s accepts data again", self.config_entry.title)
         self._backoff.reset()
-        self._not_before = None
+        self._wait = None
         self.last_success = dt_util.utcnow()
         repairs.clear_delivery_issues(self.hass, self.config_entry)
 
@@ -291,7 +291,8 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
             return
         self.counters["retries"] += 1
         delay = self._backoff.next_delay(answer.retry_after or 0.0)
-        self._not_before = dt_util.utcnow() + timedelta(seconds=delay)
+        now = dt_util.utcnow().timestamp()
+        self._wait = RetryWait(since=now, until=now + delay)
         log = LOGGER.warning if self._backoff.failures == 1 else LOGGER.debug
         log(
             "Upstream portal %s: %s (HTTP %s); retrying in %.0f s, snapshots stay in the outbox",

@@ -6,6 +6,7 @@ Plain Python (no Home Assistant import).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import random
@@ -40,6 +41,23 @@ class Backoff:
     def reset(self) -> None:
         """A success: the next failure starts from `base` again."""
         self.failures = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryWait:
+    """No request from the failure (`since`) until `until`; both Unix times."""
+
+    since: float
+    until: float
+
+    def over(self, now: float) -> bool:
+        """The wait has passed, or the clock was set back to before the failure.
+
+        A wall clock can jump back (NTP correcting a clock that ran ahead, a restored
+        virtual machine): the deadline would then lie as far in the future as the jump and
+        hold delivery that long. Trying once more is cheap; the next failure waits again.
+        """
+        return now >= self.until or now < self.since
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
