@@ -238,6 +238,7 @@ async def test_garbage_replies_never_become_data() -> None:
         while await reader.read(4096):
             writer.write(b"\x00\x40" + noise[:64])
             writer.write(noise[:5])
+        writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
