@@ -94,6 +94,8 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
         self._lock = asyncio.Lock()
         self._dropped_at_start = dropped
         self._unsubscribe: CALLBACK_TYPE | None = None
+        self.closed = False
+        """Closed for good (unloaded, or Home Assistant's last writes are done)."""
 
     def subscribe(self, early: list[tuple[str, Snapshot, datetime, str | None]]) -> None:
         """Start taking meter snapshots into the outbox, after those that arrived while
@@ -194,6 +196,7 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
 
     async def async_close(self) -> None:
         """Stop listening and pushing, finish writing, close the outbox (on unload)."""
+        self.closed = True
         await self.async_shutdown()  # no refresh may start on the closed file
         if self._unsubscribe is not None:
             self._unsubscribe()

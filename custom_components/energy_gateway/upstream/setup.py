@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
+import sqlite3
 
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, Platform
+from homeassistant.core import CoreState, Event, HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 
@@ -27,7 +30,6 @@ def outbox_path(hass: HomeAssistant, entry_id: str) -> Path:
 
 async def async_setup_upstream(hass: HomeAssistant, entry: UpstreamConfigEntry) -> bool:
     """Open the outbox, start taking snapshots, then deliver on the interval."""
-    days = float(entry.data.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
     # Meters start alongside this entry: hold their first snapshots while the file opens.
     early: list[tuple[str, Snapshot, datetime, str | None]] = []
     stop_early = async_dispatcher_connect(
@@ -37,36 +39,89 @@ async def async_setup_upstream(hass: HomeAssistant, entry: UpstreamConfigEntry) 
             (meter_entry_id, snapshot, dt_util.utcnow(), member)
         ),
     )
-    outbox = await hass.async_add_executor_job(
-        lambda: Outbox(
-            outbox_path(hass, entry.entry_id),
-            max_age=days * 86400,
-            max_bytes=MAX_OUTBOX_BYTES,
-            clock=lambda: dt_util.utcnow().timestamp(),
-        )
-    )
-    stats = await hass.async_add_executor_job(outbox.stats)
-    pusher = UpstreamPusher(hass, entry, outbox, stats.dropped)
-    stop_early()
-    pusher.subscribe(early)
-    entry.runtime_data = pusher
     try:
+        outbox, dropped = await _open_outbox(hass, entry)
+    finally:
+        stop_early()
+    pusher: UpstreamPusher | None = None
+    try:
+        pusher = UpstreamPusher(hass, entry, outbox, dropped)
+        pusher.subscribe(early)  # no await since the early listener stopped: none missed
+        entry.runtime_data = pusher
+        _close_on_final_write(hass, entry, pusher)
         await pusher.async_config_entry_first_refresh()
     except BaseException:
-        await pusher.async_close()
+        # Failed, cancelled, or Home Assistant stopped meanwhile: the file must not stay open.
+        if pusher is not None:
+            await pusher.async_close()
+        else:
+            outbox.close()  # only opened: closes at once, even while cancelled
         raise
+    if pusher.closed:  # Home Assistant's last writes came while this was setting up
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="shutting_down")
     # A coordinator refreshes only while something listens; the push must go on when the
     # user disables every one of the entry's sensors.
     entry.async_on_unload(pusher.async_add_listener(lambda: None))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
 
-    async def close_on_stop(_event: Event) -> None:
-        # Home Assistant stops without unloading entries: store what arrived and close the
-        # file cleanly (closing twice is harmless if an unload follows).
+
+async def _open_outbox(hass: HomeAssistant, entry: UpstreamConfigEntry) -> tuple[Outbox, int]:
+    """The entry's outbox and its count of drops so far; a file that cannot be opened (disk
+    full, permissions) is retried."""
+    days = float(entry.data.get(CONF_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
+    path = outbox_path(hass, entry.entry_id)
+
+    def open_and_count() -> tuple[Outbox, int]:
+        outbox = Outbox(
+            path,
+            max_age=days * 86400,
+            max_bytes=MAX_OUTBOX_BYTES,
+            clock=lambda: dt_util.utcnow().timestamp(),
+        )
+        try:
+            return outbox, outbox.stats().dropped
+        except BaseException:
+            outbox.close()
+            raise
+
+    opening = hass.async_add_executor_job(open_and_count)
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        # Cancelled (Home Assistant stopping during a reload): the worker thread opens the
+        # file all the same, and nobody would close it.
+        opening.add_done_callback(_close_unused)
+        raise
+    except (sqlite3.Error, OSError) as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="outbox_unavailable",
+            translation_placeholders={"path": str(path), "error": str(err)},
+        ) from err
+
+
+def _close_unused(opening: asyncio.Future[tuple[Outbox, int]]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result()[0].close()  # a fresh connection no one else holds: closes at once
+
+
+def _close_on_final_write(
+    hass: HomeAssistant, entry: UpstreamConfigEntry, pusher: UpstreamPusher
+) -> None:
+    """Home Assistant stops without unloading entries: store what arrived and close the file
+    when it asks for the last writes (closing twice is harmless if an unload follows).
+
+    Listening for the final write rather than the stop event also covers a set-up that
+    was still running when the stop event passed (a reload just before a restart).
+    """
+
+    async def close(_event: Event) -> None:
         await pusher.async_close()
 
-    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close_on_stop))
-    return True
+    if hass.state in (CoreState.final_write, CoreState.not_running, CoreState.stopped):
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="shutting_down")
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_FINAL_WRITE, close))
 
 
 async def async_unload_upstream(hass: HomeAssistant, entry: UpstreamConfigEntry) -> bool:
