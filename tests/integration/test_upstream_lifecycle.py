@@ -4,6 +4,7 @@ always closed, and what arrived before the last writes is in it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 import sqlite3
 import threading
 
@@ -14,7 +15,7 @@ from homeassistant.helpers.dispatcher import DATA_DISPATCHER
 import pytest
 
 from custom_components.energy_gateway.upstream.const import SIGNAL_SNAPSHOT
-from custom_components.energy_gateway.upstream.outbox import Outbox
+from custom_components.energy_gateway.upstream.outbox import Outbox, StoredSnapshot
 from custom_components.energy_gateway.upstream.pusher import UpstreamPusher
 from custom_components.energy_gateway.upstream.setup import outbox_path
 from simulators.upstream_portal import Portal
@@ -70,6 +71,36 @@ async def test_stop_stores_what_arrived_and_closes_the_file(
     await _final_write(hass)
     assert _is_closed(pusher.outbox)
     assert await hass.async_add_executor_job(_stored, hass, entry.entry_id) == meters.total
+
+
+async def test_a_write_under_way_when_home_assistant_stops_is_kept(
+    hass: HomeAssistant, portal: Portal
+) -> None:
+    """Home Assistant stops while snapshots are being written: the write completes, the
+    snapshots are in the file, and the file is closed."""
+    meters = Meters(hass, 2)
+    portal.behaviour.status = 503  # nothing leaves the outbox
+    entry = upstream_entry(portal)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    pusher: UpstreamPusher = entry.runtime_data
+    inside, release = threading.Event(), threading.Event()
+    original_add = Outbox.add
+
+    def held(self: Outbox, snapshots: Iterable[StoredSnapshot]) -> int:
+        inside.set()
+        release.wait(10)
+        return original_add(self, snapshots)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Outbox, "add", held)
+        meters.publish()
+        assert await hass.async_add_executor_job(inside.wait, 10)
+        threading.Timer(0.3, release.set).start()
+        await hass.async_stop()
+    assert _is_closed(pusher.outbox)
+    assert await asyncio.to_thread(_stored, hass, entry.entry_id) == meters.total
 
 
 async def test_set_up_while_stopping_still_closes_the_file(
