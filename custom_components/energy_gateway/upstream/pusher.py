@@ -195,7 +195,8 @@ class UpstreamPusher(DataUpdateCoordinator[UpstreamStatus]):
             await writer
 
     async def async_close(self) -> None:
-        """Stop listening and pushing, finish writing, close the outbox (on unload)."""
+        """Stop listening and pushing, finish writing, close the outbox (on unload, and at
+        Home Assistant's final write)."""
         self.closed = True
         await self.async_shutdown()  # no refresh may start on the closed file
         if self._unsubscribe is not None:
