@@ -40,7 +40,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Iterator
 
     from freezegun.api import FrozenDateTimeFactory
     from homeassistant.core import HomeAssistant
@@ -77,20 +77,18 @@ def _numbered(template: Snapshot, number: int, moment: datetime) -> Snapshot:
     return replace(template, readings=readings, timestamp=moment)
 
 
-def _let_the_clock_be_frozen() -> None:
-    """As the test plugin does before anything else: Home Assistant's `utcnow` is a partial
-    of the real `datetime.now`, which freezegun cannot reach; this swaps it for a function
-    that it can. Without it the pusher's retry times and the outbox's stamps would follow
-    the real clock while the soak moves the frozen one."""
-    import pytest_homeassistant_custom_component.patch_time  # noqa: F401
-
-
-def _check_frozen(expected: datetime) -> None:
-    """A soak whose clock does not reach Home Assistant would measure nothing true."""
+@contextlib.contextmanager
+def _frozen_clock() -> Iterator[FrozenDateTimeFactory]:
+    """The wall clock frozen at START, Home Assistant's included; the event loop keeps real
+    time (sockets need it). A soak whose clock does not reach Home Assistant would measure
+    nothing true, so that is checked."""
+    from freezegun import freeze_time
     from homeassistant.util import dt as dt_util
 
-    if dt_util.utcnow() != expected:
-        raise RuntimeError("bench_upstream: Home Assistant's clock is not the frozen one")
+    with freeze_time(START, ignore=["asyncio"]) as clock:
+        if dt_util.utcnow() != START:
+            raise RuntimeError("bench_upstream: Home Assistant's clock is not the frozen one")
+        yield clock
 
 
 @contextlib.asynccontextmanager
@@ -102,6 +100,10 @@ async def _home_assistant(config_dir: str) -> AsyncIterator[HomeAssistant]:
     from homeassistant import loader
     from homeassistant.helpers import frame
     from pytest_homeassistant_custom_component.common import async_test_home_assistant
+
+    # Before Home Assistant starts, as the plugin does: its `utcnow` is a partial of the
+    # real `datetime.now`, which freezegun cannot reach; this swaps it for a function.
+    import pytest_homeassistant_custom_component.patch_time  # noqa: F401
 
     logging.getLogger("homeassistant.loader").setLevel(logging.ERROR)
     logging.getLogger("custom_components.energy_gateway").setLevel(logging.CRITICAL)
@@ -233,8 +235,6 @@ class SoakResult:
 
 
 async def _soak_async() -> SoakResult:
-    _let_the_clock_be_frozen()
-    from freezegun import freeze_time
     from homeassistant.helpers.dispatcher import async_dispatcher_send
 
     from custom_components.energy_gateway.upstream import pusher as pusher_module
@@ -254,8 +254,7 @@ async def _soak_async() -> SoakResult:
             await portal.start()
             meters = _meter_entries(hass, SOAK_METERS)
             upstream = _upstream_entry(hass, portal.url, 30)
-            with freeze_time(START, ignore=["asyncio"]) as clock:
-                _check_frozen(START)
+            with _frozen_clock() as clock:
                 if not await hass.config_entries.async_setup(upstream.entry_id):
                     raise RuntimeError("bench_upstream: the upstream entry did not set up")
                 number = 0
@@ -332,8 +331,6 @@ def _portal_process() -> Any:
 
 
 async def _push_cost_async(url: str) -> float:
-    _let_the_clock_be_frozen()
-    from freezegun import freeze_time
     from homeassistant.helpers.dispatcher import async_dispatcher_send
 
     from custom_components.energy_gateway.upstream.const import SIGNAL_SNAPSHOT
@@ -343,8 +340,7 @@ async def _push_cost_async(url: str) -> float:
         async with _home_assistant(config_dir) as hass:
             meters = _meter_entries(hass, COST_METERS)
             upstream = _upstream_entry(hass, url, 5)
-            with freeze_time(START, ignore=["asyncio"]) as clock:
-                _check_frozen(START)
+            with _frozen_clock() as clock:
                 if not await hass.config_entries.async_setup(upstream.entry_id):
                     raise RuntimeError("bench_upstream: the upstream entry did not set up")
                 snapshots = [_numbered(template, n, START) for n in range(COST_METERS)]

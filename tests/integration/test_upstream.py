@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
@@ -27,9 +26,9 @@ from .upstream_helpers import (
     Meters,
     delivered,
     sensor_state,
+    setup_upstream,
     tick,
     tick_until,
-    upstream_entry,
 )
 
 
@@ -38,16 +37,6 @@ def clock() -> Iterator[FrozenDateTimeFactory]:
     """The wall clock travels; the event loop keeps real time so sockets work."""
     with freeze_time(START, ignore=["asyncio"]) as factory:
         yield factory
-
-
-async def _setup(hass: HomeAssistant, portal: Portal, **data: object) -> UpstreamPusher:
-    entry = upstream_entry(portal, **data)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.state is ConfigEntryState.LOADED
-    pusher: UpstreamPusher = entry.runtime_data
-    return pusher
 
 
 def _all_delivered(portal: Portal, meters: Meters) -> bool:
@@ -63,7 +52,7 @@ async def test_normal_delivery(
 ) -> None:
     """Three meters, ten intervals: one batch per interval, gzip once the portal says so."""
     meters = Meters(hass, 3)
-    pusher = await _setup(hass, portal)
+    pusher = await setup_upstream(hass, portal)
     for _ in range(10):
         meters.publish()
         await tick(hass, clock)
@@ -88,7 +77,7 @@ async def test_one_hour_outage(
 ) -> None:
     """The portal is down for an hour: the backlog grows, then drains oldest first."""
     meters = Meters(hass, 4)
-    pusher = await _setup(hass, portal)
+    pusher = await setup_upstream(hass, portal)
     portal.behaviour.status = 503
     for _ in range(120):
         meters.publish()
@@ -112,7 +101,7 @@ async def test_restart_in_the_middle_of_an_outage(
     """Home Assistant stops during an outage with a batch pending; the outbox file carries
     the backlog (and the pending batch's key) over the restart."""
     meters = Meters(hass, 2)
-    pusher = await _setup(hass, portal)
+    pusher = await setup_upstream(hass, portal)
     portal.behaviour.status = 500
     for _ in range(20):
         meters.publish()
@@ -144,7 +133,7 @@ async def test_retryable_answers(
 ) -> None:
     """Server errors, 408 and rate limits are retried; Retry-After is honoured."""
     meters = Meters(hass, 1)
-    pusher = await _setup(hass, portal)
+    pusher = await setup_upstream(hass, portal)
     portal.behaviour.statuses = [status]
     portal.behaviour.retry_after = retry_after
     meters.publish()
@@ -168,7 +157,7 @@ async def test_clock_set_back_during_a_wait(
     """A 429 asks for an hour, then the wall clock is set back a day: delivery goes on at
     the next interval instead of waiting a day and an hour."""
     meters = Meters(hass, 1)
-    pusher = await _setup(hass, portal)
+    pusher = await setup_upstream(hass, portal)
     portal.behaviour.statuses = [429]
     portal.behaviour.retry_after = "3600"
     meters.publish()
@@ -191,7 +180,7 @@ async def test_token_rejected_then_reauthenticated(
     keep arriving in the outbox and are all delivered after the new token."""
     meters = Meters(hass, 2)
     portal.token = "rotated"
-    pusher = await _setup(hass, portal)
+    pusher = await setup_upstream(hass, portal)
     meters.publish()
     await tick(hass, clock)
     assert pusher.halted == "auth_rejected"
@@ -220,7 +209,7 @@ async def test_other_client_error_stops_with_a_repair_issue(
 ) -> None:
     """422 will not get better by retrying: stop, say why, keep the readings."""
     meters = Meters(hass, 1)
-    pusher = await _setup(hass, portal)
+    pusher = await setup_upstream(hass, portal)
     portal.behaviour.status = 422
     meters.publish()
     await tick(hass, clock)
@@ -240,7 +229,7 @@ async def test_slow_portal(
 ) -> None:
     """A portal that takes a second per answer still gets everything, once."""
     meters = Meters(hass, 2)
-    await _setup(hass, portal)
+    await setup_upstream(hass, portal)
     portal.behaviour.delay = 1.0
     for _ in range(3):
         meters.publish()
@@ -259,7 +248,7 @@ async def test_portal_stores_then_times_out(
     the same snapshots, so deduplication leaves each reading once."""
     monkeypatch.setattr(pusher_module, "REQUEST_TIMEOUT", 0.3)
     meters = Meters(hass, 2)
-    pusher = await _setup(hass, portal)
+    pusher = await setup_upstream(hass, portal)
     portal.behaviour.delay = 1.0
     meters.publish()
     await tick(hass, clock)
@@ -279,7 +268,7 @@ async def test_retention_drops_the_oldest_and_says_so(
 ) -> None:
     """A portal gone for longer than the retention: the oldest are dropped and counted."""
     meters = Meters(hass, 1)
-    pusher = await _setup(hass, portal, retention_days=1)
+    pusher = await setup_upstream(hass, portal, retention_days=1)
     portal.behaviour.status = 503
     meters.publish()
     await tick(hass, clock, timedelta(hours=12))
@@ -296,7 +285,7 @@ async def test_only_the_chosen_meters(
     hass: HomeAssistant, portal: Portal, clock: FrozenDateTimeFactory
 ) -> None:
     meters = Meters(hass, 3)
-    await _setup(hass, portal, meters=[meters.entries[1].entry_id])
+    await setup_upstream(hass, portal, meters=[meters.entries[1].entry_id])
     meters.publish()
     await tick(hass, clock)
     assert delivered(portal) == {"M1": meters.produced["M1"]}
@@ -305,7 +294,7 @@ async def test_only_the_chosen_meters(
 async def test_removing_the_entry_removes_its_outbox(
     hass: HomeAssistant, portal: Portal, clock: FrozenDateTimeFactory
 ) -> None:
-    pusher = await _setup(hass, portal)
+    pusher = await setup_upstream(hass, portal)
     path = pusher.outbox.path
     assert path.exists()
     assert await hass.config_entries.async_remove(pusher.config_entry.entry_id)
@@ -318,7 +307,7 @@ async def test_gzip_refused_falls_back_to_plain_json(
 ) -> None:
     """A 415 to a gzipped body: the same batch goes again as plain JSON."""
     meters = Meters(hass, 1)
-    pusher = await _setup(hass, portal)
+    pusher = await setup_upstream(hass, portal)
     meters.publish()
     await tick(hass, clock)  # the answer announces gzip
     portal.behaviour.refuse_gzip = True
@@ -333,7 +322,7 @@ async def test_gzip_refused_falls_back_to_plain_json(
 async def test_ampx_mode(hass: HomeAssistant, portal: Portal, clock: FrozenDateTimeFactory) -> None:
     """One AmpX message per snapshot, each under its own stable key."""
     meters = Meters(hass, 2)
-    await _setup(hass, portal, payload_format="ampx")
+    await setup_upstream(hass, portal, payload_format="ampx")
     meters.publish()
     await tick(hass, clock)
     messages = list(portal.batches.values())
@@ -352,7 +341,7 @@ async def test_a_failed_disk_write_loses_nothing(
     """The outbox file cannot be written for a while: snapshots wait in memory, in order,
     and are stored and delivered once it can."""
     meters = Meters(hass, 2)
-    pusher = await _setup(hass, portal)
+    pusher = await setup_upstream(hass, portal)
     path = pusher.outbox.path
     broken = pusher.outbox
     await hass.async_add_executor_job(broken.close)  # every write now fails
@@ -375,7 +364,7 @@ async def test_delivery_goes_on_with_every_sensor_disabled(
     """The push is the entry's job, not its sensors': a user who disables all of them
     still gets every reading delivered."""
     meters = Meters(hass, 2)
-    pusher = await _setup(hass, portal)
+    pusher = await setup_upstream(hass, portal)
     registry = er.async_get(hass)
     for entity in er.async_entries_for_config_entry(registry, pusher.config_entry.entry_id):
         registry.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.USER)

@@ -4,7 +4,8 @@ always closed, and what arrived before the last writes is in it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+import contextlib
 import sqlite3
 import threading
 
@@ -20,7 +21,7 @@ from custom_components.energy_gateway.upstream.pusher import UpstreamPusher
 from custom_components.energy_gateway.upstream.setup import outbox_path
 from simulators.upstream_portal import Portal
 
-from .upstream_helpers import Meters, upstream_entry
+from .upstream_helpers import Meters, setup_upstream, upstream_entry
 
 
 def _is_closed(outbox: Outbox) -> bool:
@@ -38,6 +39,43 @@ def _stored(hass: HomeAssistant, entry_id: str) -> int:
         return reopened.stats().backlog
     finally:
         reopened.close()
+
+
+async def _assert_all_stored_and_closed(pusher: UpstreamPusher, meters: Meters) -> None:
+    """The pusher closed its file, and every snapshot the meters published is in it (read
+    on a thread of our own: after a stop, Home Assistant's executor is shut down)."""
+    assert _is_closed(pusher.outbox)
+    stored = await asyncio.to_thread(_stored, pusher.hass, pusher.config_entry.entry_id)
+    assert stored == meters.total
+
+
+class _Gate:
+    """Holds a worker thread inside a call until released, and tells when one is held."""
+
+    def __init__(self) -> None:
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def pass_through(self) -> None:
+        self.inside.set()
+        self.release.wait(10)
+
+
+@contextlib.contextmanager
+def _outboxes_opened(gate: _Gate | None = None) -> Iterator[list[Outbox]]:
+    """Every outbox opened meanwhile (after `gate`, if given, lets the opening through)."""
+    opened: list[Outbox] = []
+    original_init = Outbox.__init__
+
+    def recorded(self: Outbox, *args: object, **kwargs: object) -> None:
+        if gate is not None:
+            gate.pass_through()
+        original_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        opened.append(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Outbox, "__init__", recorded)
+        yield opened
 
 
 async def _stop_until_final_write(hass: HomeAssistant) -> None:
@@ -59,18 +97,13 @@ async def test_stop_stores_what_arrived_and_closes_the_file(
     """Home Assistant stops without unloading: a snapshot that arrives after the stop event
     (a meter's last telegram) is still stored, then the file is closed."""
     meters = Meters(hass, 2)
+    pusher = await setup_upstream(hass, portal)
     portal.behaviour.status = 503  # nothing leaves the outbox
-    entry = upstream_entry(portal)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    pusher: UpstreamPusher = entry.runtime_data
     meters.publish()
     await _stop_until_final_write(hass)
     meters.publish()
     await _final_write(hass)
-    assert _is_closed(pusher.outbox)
-    assert await hass.async_add_executor_job(_stored, hass, entry.entry_id) == meters.total
+    await _assert_all_stored_and_closed(pusher, meters)
 
 
 async def test_a_write_under_way_when_home_assistant_stops_is_kept(
@@ -79,28 +112,22 @@ async def test_a_write_under_way_when_home_assistant_stops_is_kept(
     """Home Assistant stops while snapshots are being written: the write completes, the
     snapshots are in the file, and the file is closed."""
     meters = Meters(hass, 2)
+    pusher = await setup_upstream(hass, portal)
     portal.behaviour.status = 503  # nothing leaves the outbox
-    entry = upstream_entry(portal)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    pusher: UpstreamPusher = entry.runtime_data
-    inside, release = threading.Event(), threading.Event()
+    gate = _Gate()
     original_add = Outbox.add
 
     def held(self: Outbox, snapshots: Iterable[StoredSnapshot]) -> int:
-        inside.set()
-        release.wait(10)
+        gate.pass_through()
         return original_add(self, snapshots)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Outbox, "add", held)
         meters.publish()
-        assert await hass.async_add_executor_job(inside.wait, 10)
-        threading.Timer(0.3, release.set).start()
+        assert await hass.async_add_executor_job(gate.inside.wait, 10)
+        threading.Timer(0.3, gate.release.set).start()
         await hass.async_stop()
-    assert _is_closed(pusher.outbox)
-    assert await asyncio.to_thread(_stored, hass, entry.entry_id) == meters.total
+    await _assert_all_stored_and_closed(pusher, meters)
 
 
 async def test_set_up_while_stopping_still_closes_the_file(
@@ -108,10 +135,7 @@ async def test_set_up_while_stopping_still_closes_the_file(
 ) -> None:
     """A reload that was under way when the stop event passed (the reconfigure just before a
     restart): its new outbox is closed at the last writes all the same."""
-    entry = upstream_entry(portal)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = (await setup_upstream(hass, portal)).config_entry
     await _stop_until_final_write(hass)
     assert await hass.config_entries.async_reload(entry.entry_id)
     pusher: UpstreamPusher = entry.runtime_data
@@ -124,18 +148,10 @@ async def test_set_up_after_the_last_writes_opens_nothing(
     hass: HomeAssistant, portal: Portal
 ) -> None:
     """Too late to be closed by anyone: the entry does not load and leaves no file open."""
-    opened: list[Outbox] = []
-    original_init = Outbox.__init__
-
-    def remember(self: Outbox, *args: object, **kwargs: object) -> None:
-        original_init(self, *args, **kwargs)  # type: ignore[arg-type]
-        opened.append(self)
-
     entry = upstream_entry(portal)
     entry.add_to_hass(hass)
     hass.set_state(CoreState.final_write)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Outbox, "__init__", remember)
+    with _outboxes_opened() as opened:
         assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert len(opened) == 1
@@ -145,24 +161,14 @@ async def test_set_up_after_the_last_writes_opens_nothing(
 async def test_set_up_cancelled_while_the_file_opens(hass: HomeAssistant, portal: Portal) -> None:
     """Home Assistant cancels a set-up (stopping during a reload) while a worker thread
     opens the file: the thread finishes opening, and the file is closed then."""
-    inside, release = threading.Event(), threading.Event()
-    opened: list[Outbox] = []
-    original_init = Outbox.__init__
-
-    def held(self: Outbox, *args: object, **kwargs: object) -> None:
-        inside.set()
-        release.wait(10)
-        original_init(self, *args, **kwargs)  # type: ignore[arg-type]
-        opened.append(self)
-
+    gate = _Gate()
     entry = upstream_entry(portal)
     entry.add_to_hass(hass)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Outbox, "__init__", held)
+    with _outboxes_opened(gate) as opened:
         setup = hass.async_create_task(hass.config_entries.async_setup(entry.entry_id))
-        assert await hass.async_add_executor_job(inside.wait, 10)
+        assert await hass.async_add_executor_job(gate.inside.wait, 10)
         setup.cancel()
-        release.set()
+        gate.release.set()
         with pytest.raises(asyncio.CancelledError):
             await setup
         for _ in range(500):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryDisabler
+from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState
 from homeassistant.const import CONF_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -28,6 +28,7 @@ from custom_components.energy_gateway.upstream.const import (
     KIND_UPSTREAM,
     SIGNAL_SNAPSHOT,
 )
+from custom_components.energy_gateway.upstream.pusher import UpstreamPusher
 from simulators.upstream_portal import TOKEN, Portal
 
 START = datetime(2026, 12, 3, 8, 0, 0, tzinfo=UTC)
@@ -139,3 +140,14 @@ def sensor_state(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> str:
     state = hass.states.get(entity_id)
     assert state is not None
     return state.state
+
+
+async def setup_upstream(hass: HomeAssistant, portal: Portal, **data: object) -> UpstreamPusher:
+    """An upstream entry for `portal`, loaded, with its first push done."""
+    entry = upstream_entry(portal, **data)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
+    pusher: UpstreamPusher = entry.runtime_data
+    return pusher

@@ -81,14 +81,16 @@ def async_add_fleet_sensors(
                 for description, value in _meter_diagnostics(data):
                     known.add((address, description.key))
                     new.append(FleetMeterSensor(coordinator, address, description, value))
+            fresh = [key for key in data.values if (address, key) not in known]
+            if not fresh:  # every cycle of a settled bus
+                continue
             capacity_tariff = capacity_tariff_applies(
                 coordinator.hass.config.country, data.snapshot.variant
             )
-            for key in data.values:
-                if (address, key) not in known:
-                    known.add((address, key))
-                    description = reading_description(key, data, capacity_tariff=capacity_tariff)
-                    new.append(FleetMeterSensor(coordinator, address, description))
+            for key in fresh:
+                known.add((address, key))
+                description = reading_description(key, data, capacity_tariff=capacity_tariff)
+                new.append(FleetMeterSensor(coordinator, address, description))
         if new:
             async_add_entities(new)
 

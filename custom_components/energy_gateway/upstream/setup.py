@@ -21,6 +21,8 @@ from .outbox import Outbox
 from .pusher import UpstreamConfigEntry, UpstreamPusher
 
 PLATFORMS: list[Platform] = [Platform.SENSOR]
+_PAST_FINAL_WRITE = frozenset({CoreState.final_write, CoreState.not_running, CoreState.stopped})
+"""Home Assistant states after its last-writes event: a listener for it would never run."""
 
 
 def outbox_path(hass: HomeAssistant, entry_id: str) -> Path:
@@ -48,6 +50,8 @@ async def async_setup_upstream(hass: HomeAssistant, entry: UpstreamConfigEntry) 
         pusher = UpstreamPusher(hass, entry, outbox, dropped)
         pusher.subscribe(early)  # no await since the early listener stopped: none missed
         entry.runtime_data = pusher
+        if hass.state in _PAST_FINAL_WRITE:  # nothing would close the file
+            raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="shutting_down")
         _close_on_final_write(hass, entry, pusher)
         await pusher.async_config_entry_first_refresh()
     except BaseException:
@@ -119,8 +123,6 @@ def _close_on_final_write(
     async def close(_event: Event) -> None:
         await pusher.async_close()
 
-    if hass.state in (CoreState.final_write, CoreState.not_running, CoreState.stopped):
-        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="shutting_down")
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_FINAL_WRITE, close))
 
 

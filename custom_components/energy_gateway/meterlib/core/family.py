@@ -84,13 +84,6 @@ class Family:
     usual 32 hex digits (with an optional authentication key); raises ValueError saying
     what is wrong. None: the usual AES-128 keys."""
     capture_formats: tuple[CaptureFormat, ...] = ()
-
-    def format_title(self, format_name: str | None) -> str:
-        """What users call the wire format `format_name` of this family (its name when the
-        format is not known)."""
-        titles = {capture.name: capture.title for capture in self.capture_formats}
-        return titles.get(format_name or "", self.name)
-
     identity_grace: float = 0.0
     """Seconds a first listen waits on for a message naming the meter, when the first one
     does not (some meters name themselves only in their longer list)."""
@@ -99,3 +92,11 @@ class Family:
     )
     """Link-layer facts for a bug report (framing, security, counters); may hold identities
     that the caller redacts."""
+
+    def format_title(self, format_name: str | None) -> str:
+        """What users call the wire format `format_name` of this family (its name when the
+        format is not known)."""
+        return next(
+            (capture.title for capture in self.capture_formats if capture.name == format_name),
+            self.name,
+        )
